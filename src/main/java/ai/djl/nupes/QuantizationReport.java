@@ -1,0 +1,63 @@
+package ai.djl.nupes;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What one {@link Nupes#quantize} call did: the method, every layer's outcome and the total time.
+ *
+ * @param method the method
+ * @param layers one report per quantized layer, in network order
+ * @param leftAsIs the blocks left in float, as {@code path (Class)}
+ * @param calibrationSamples the number of calibration samples used (0 when data-free)
+ * @param seed the seed
+ * @param seconds total wall time
+ */
+public record QuantizationReport(
+        Method method,
+        List<LayerReport> layers,
+        List<String> leftAsIs,
+        int calibrationSamples,
+        long seed,
+        double seconds) {
+
+    /**
+     * Returns the report of one layer.
+     *
+     * @param path the layer path
+     * @return its report
+     * @throws IllegalArgumentException when no layer has that path
+     */
+    public LayerReport layer(String path) {
+        return layers.stream()
+                .filter(l -> l.path().equals(path))
+                .findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no quantized layer '" + path + "'"));
+    }
+
+    /**
+     * Formats the per-layer table as markdown.
+     *
+     * @return the table
+     */
+    public String toMarkdown() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| layer | bits | a (init → final) | weight rel. err | loss before → after | s |\n");
+        sb.append("|---|---|---|---|---|---|\n");
+        for (LayerReport l : layers) {
+            sb.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %s | %d | %.3f → %.3f | %.2e | %.3e → %.3e | %.2f |%n",
+                            l.path(),
+                            l.bits(),
+                            l.initialExponent(),
+                            l.exponent(),
+                            l.weightError(),
+                            l.lossBefore(),
+                            l.lossAfter(),
+                            l.seconds()));
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,134 @@
+package ai.djl.nupes.bench;
+
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nupes.Method;
+import ai.djl.nupes.Nupes;
+import ai.djl.nupes.NupesConfig;
+import ai.djl.nupes.QuantizedModel;
+import ai.djl.nupes.data.FashionMnistIdx;
+import ai.djl.nupes.models.Evaluation;
+import ai.djl.nupes.models.TestModel;
+import ai.djl.nupes.models.TestModels;
+import ai.djl.repository.zoo.ZooModel;
+import ai.djl.translate.TranslateException;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Measures one test model: its float accuracy once, then any (method, bits) pair, each quantized
+ * from the float model and restored afterwards.
+ */
+public final class ModelBench implements AutoCloseable {
+
+    private static final Logger logger = LogManager.getLogger(ModelBench.class);
+
+    private final TestModel testModel;
+    private final ZooModel<NDList, NDList> model;
+    private final NDManager manager;
+    private final FashionMnistIdx testSet;
+    private final double floatAccuracy;
+
+    /**
+     * Loads the model and its evaluation data and measures float accuracy.
+     *
+     * @param testModel the model
+     * @param dataDirectory the Fashion-MNIST directory to evaluate on (its test split)
+     * @throws IOException when the model or the data is missing
+     * @throws TranslateException when the data cannot be prepared
+     */
+    public ModelBench(TestModel testModel, Path dataDirectory) throws IOException, TranslateException {
+        this.testModel = testModel;
+        this.model = TestModels.load(testModel);
+        this.manager = model.getNDManager().newSubManager();
+        this.testSet =
+                FashionMnistIdx.builder()
+                        .setManager(manager)
+                        .optDirectory(dataDirectory)
+                        .setSplit(FashionMnistIdx.Split.TEST)
+                        .setSampling(Evaluation.BATCH_SIZE, false)
+                        .build();
+        testSet.prepare();
+        this.floatAccuracy = Evaluation.accuracy(model.getBlock(), testSet, manager);
+        logger.info(
+                "{}: float accuracy {} on {} images from {}",
+                testModel.id(),
+                String.format("%.4f", floatAccuracy),
+                testSet.size(),
+                dataDirectory);
+    }
+
+    /**
+     * Returns the float row.
+     *
+     * @return the row for the float model
+     */
+    public AccuracyRow floatRow() {
+        return new AccuracyRow(testModel.id(), "float", 32, 32, floatAccuracy, floatAccuracy, testSet.size(), 0);
+    }
+
+    /**
+     * Quantizes with a method and bit width, evaluates and restores the float model.
+     *
+     * @param config the quantization config
+     * @return the row
+     */
+    public AccuracyRow run(NupesConfig config) {
+        QuantizedModel q = Nupes.quantize(model, config);
+        try {
+            double accuracy = Evaluation.accuracy(model.getBlock(), testSet, manager);
+            AccuracyRow row =
+                    new AccuracyRow(
+                            testModel.id(),
+                            config.getMethod().id(),
+                            config.getBits(),
+                            32,
+                            accuracy,
+                            floatAccuracy,
+                            testSet.size(),
+                            q.getReport().seconds());
+            logger.info(
+                    "{} {} W{}: accuracy {} (float {}), quantized in {} s",
+                    testModel.id(),
+                    config.getMethod(),
+                    config.getBits(),
+                    String.format("%.4f", accuracy),
+                    String.format("%.4f", floatAccuracy),
+                    String.format("%.2f", q.getReport().seconds()));
+            return row;
+        } finally {
+            q.restoreFloat();
+        }
+    }
+
+    /**
+     * Shorthand for a plain config.
+     *
+     * @param method the method
+     * @param bits the weight bits
+     * @return the row
+     */
+    public AccuracyRow run(Method method, int bits) {
+        return run(NupesConfig.builder().optMethod(method).setBits(bits).build());
+    }
+
+    /**
+     * Returns the float accuracy.
+     *
+     * @return the accuracy
+     */
+    public double getFloatAccuracy() {
+        return floatAccuracy;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void close() {
+        manager.close();
+        model.close();
+    }
+}

@@ -1,0 +1,130 @@
+package ai.djl.nupes.cli;
+
+import ai.djl.nupes.data.FashionMnistIdx;
+import ai.djl.nupes.data.SubsetBundler;
+import ai.djl.nupes.models.TestModel;
+import ai.djl.nupes.models.TestModelTrainer;
+
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The command line: {@code quantize} (the default), {@code bench}, {@code train} and {@code
+ * bundle-data}. Run with {@code mvn -q compile exec:java -Dexec.args="<command> ..."}.
+ */
+public final class NupesCli {
+
+    private static final String USAGE =
+            String.join(
+                    "\n",
+                    "usage: <command> [options]",
+                    "  quantize [--model cnn] [--bits 4]     quantize a bundled test model, print the table",
+                    "  bench [--models mlp,cnn,...] [--bits 8,4,3,2]",
+                    "                                         accuracy table for every method; writes"
+                            + " target/bench/accuracy.json",
+                    "  train <mlp|cnn|resnet|transformer|all> retrain a test model on the full"
+                            + " Fashion-MNIST into test-models/",
+                    "  bundle-data                            rewrite the bundled Fashion-MNIST subsets");
+
+    private NupesCli() {}
+
+    /**
+     * Entry point.
+     *
+     * @param args the command and its options
+     * @throws Exception on failure
+     */
+    public static void main(String[] args) throws Exception {
+        configureOffline();
+        List<String> rest = new ArrayList<>(Arrays.asList(args));
+        String command = rest.isEmpty() ? "quantize" : rest.remove(0);
+        switch (command) {
+            case "quantize":
+                QuantizeCommand.run(new Options(rest));
+                break;
+            case "bench":
+                BenchCommand.run(new Options(rest));
+                break;
+            case "train":
+                train(rest);
+                break;
+            case "bundle-data":
+                SubsetBundler.bundle(FashionMnistIdx.SYSTEM_DIRECTORY, FashionMnistIdx.BUNDLED_DIRECTORY);
+                System.out.println("wrote " + FashionMnistIdx.BUNDLED_DIRECTORY);
+                break;
+            case "-h":
+            case "--help":
+            case "help":
+                System.out.println(USAGE);
+                break;
+            default:
+                System.err.println("unknown command '" + command + "'\n" + USAGE);
+                System.exit(2);
+        }
+    }
+
+    /**
+     * Keeps the engine offline and untracked unless the caller said otherwise: no native download,
+     * no probe of a cloud metadata address.
+     */
+    static void configureOffline() {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        if (System.getenv("OPT_OUT_TRACKING") == null
+                && System.getProperty("OPT_OUT_TRACKING") == null) {
+            System.setProperty("OPT_OUT_TRACKING", "true");
+        }
+    }
+
+    private static void train(List<String> args) throws Exception {
+        if (args.isEmpty()) {
+            throw new IllegalArgumentException("train needs a model: mlp, cnn, resnet, transformer or all");
+        }
+        List<TestModel> models =
+                args.get(0).equals("all") ? Arrays.asList(TestModel.values()) : List.of(TestModel.of(args.get(0)));
+        Path data = FashionMnistIdx.resolveDirectory();
+        for (TestModel m : models) {
+            TestModelTrainer.train(m, TestModelTrainer.defaults(m), data, m.directory());
+        }
+    }
+
+    /** Parsed {@code --key value} options. */
+    static final class Options {
+        private final List<String> args;
+
+        Options(List<String> args) {
+            this.args = args;
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith("--") && (i + 1 >= args.size())) {
+                    throw new IllegalArgumentException("option " + args.get(i) + " needs a value");
+                }
+            }
+        }
+
+        String get(String key, String fallback) {
+            int i = args.indexOf("--" + key);
+            return i < 0 ? fallback : args.get(i + 1);
+        }
+
+        int getInt(String key, int fallback) {
+            String v = get(key, null);
+            try {
+                return v == null ? fallback : Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--" + key + " expects a whole number, got '" + v + "'", e);
+            }
+        }
+
+        List<String> getList(String key, String fallback) {
+            return Arrays.asList(get(key, fallback).split(","));
+        }
+
+        Path getPath(String key, String fallback) {
+            return Paths.get(get(key, fallback));
+        }
+    }
+}

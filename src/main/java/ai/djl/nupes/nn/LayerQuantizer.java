@@ -1,0 +1,266 @@
+package ai.djl.nupes.nn;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nupes.quantizer.PowerQuantizer;
+import ai.djl.nupes.quantizer.QuantizedWeights;
+import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * The quantization state of one wrapped layer: its spec, its current integer form, and the decoded
+ * weights the forward pass uses.
+ *
+ * <p>Three modes decide what the float layer's forward sees as its weight:
+ *
+ * <ul>
+ *   <li>disabled (or not yet quantized): the float weight, untouched — outputs are bit-identical to
+ *       the float model;
+ *   <li>enabled: the cached decoded weights of {@link #getQuantizedWeights()};
+ *   <li>a weight function (set by calibration): weights computed per forward from learnable
+ *       variables, so gradients reach them.
+ * </ul>
+ */
+public final class LayerQuantizer {
+
+    private final String path;
+    private final Block floatLayer;
+    private final Parameter weight;
+    private QuantizerSpec spec;
+    private QuantizedWeights quantized;
+    private NDArray decoded;
+    private boolean enabled = true;
+    private Function<Device, NDArray> weightFunction;
+
+    /**
+     * Creates the state for a float layer that holds a parameter named {@code weight}.
+     *
+     * @param path the layer's path in the block tree
+     * @param floatLayer the layer
+     * @param spec the quantizer spec
+     */
+    public LayerQuantizer(String path, Block floatLayer, QuantizerSpec spec) {
+        this.path = Objects.requireNonNull(path, "path");
+        this.floatLayer = Objects.requireNonNull(floatLayer, "floatLayer");
+        this.spec = Objects.requireNonNull(spec, "spec");
+        Parameter w = floatLayer.getParameters().get("weight");
+        if (w == null) {
+            throw new IllegalArgumentException(
+                    "layer '" + path + "' (" + floatLayer.getClass().getSimpleName()
+                            + ") has no parameter named 'weight'");
+        }
+        this.weight = w;
+    }
+
+    /**
+     * Returns the layer's path.
+     *
+     * @return the path
+     */
+    public String getPath() {
+        return path;
+    }
+
+    /**
+     * Returns the float layer.
+     *
+     * @return the layer
+     */
+    public Block getFloatLayer() {
+        return floatLayer;
+    }
+
+    /**
+     * Returns the float weight parameter.
+     *
+     * @return the parameter
+     */
+    public Parameter getWeightParameter() {
+        return weight;
+    }
+
+    /**
+     * Returns the float bias parameter, or null when the layer has none.
+     *
+     * @return the bias or null
+     */
+    public Parameter getBiasParameter() {
+        return floatLayer.getParameters().get("bias");
+    }
+
+    /**
+     * Returns the spec.
+     *
+     * @return the spec
+     */
+    public QuantizerSpec getSpec() {
+        return spec;
+    }
+
+    /**
+     * Replaces the spec; clears the integer form, since it no longer matches.
+     *
+     * @param newSpec the spec
+     */
+    public void setSpec(QuantizerSpec newSpec) {
+        this.spec = Objects.requireNonNull(newSpec, "spec");
+        clearQuantized();
+    }
+
+    /**
+     * Returns the float weights as a Java array, row-major.
+     *
+     * @return a copy of the float weights
+     * @throws IllegalStateException when the layer is not initialized
+     */
+    public float[] floatWeights() {
+        if (!weight.isInitialized()) {
+            throw new IllegalStateException(
+                    "layer '" + path + "': weights are not initialized; load or initialize the"
+                            + " model before quantizing");
+        }
+        NDArray array = weight.getArray();
+        if (array.getDataType() != DataType.FLOAT32) {
+            return array.toType(DataType.FLOAT32, false).toFloatArray();
+        }
+        return array.toFloatArray();
+    }
+
+    /**
+     * Returns the weight shape.
+     *
+     * @return the shape
+     */
+    public Shape weightShape() {
+        return weight.getArray().getShape();
+    }
+
+    /**
+     * Quantizes the float weights with the given exponent(s) and makes the forward pass use them.
+     *
+     * @param exponents one exponent, or one per output channel
+     * @return the integer form
+     */
+    public QuantizedWeights quantize(float... exponents) {
+        QuantizedWeights q =
+                PowerQuantizer.quantize(
+                        path, floatWeights(), weightShape().getShape(), spec, exponents);
+        setQuantizedWeights(q);
+        return q;
+    }
+
+    /**
+     * Installs an integer form (from a search, from calibration or from a file) and caches its
+     * decoded weights next to the float weights.
+     *
+     * @param q the integer form; its shape must match the layer
+     */
+    public void setQuantizedWeights(QuantizedWeights q) {
+        Shape shape = weightShape();
+        if (!shape.equals(new Shape(q.getShape()))) {
+            throw new IllegalArgumentException(
+                    "layer '" + path + "': quantized shape " + new Shape(q.getShape())
+                            + " does not match weight shape " + shape);
+        }
+        NDArray fresh = weight.getArray().getManager().create(q.decode(), shape);
+        clearQuantized();
+        this.quantized = q;
+        this.decoded = fresh;
+    }
+
+    /**
+     * Returns the current integer form, or null before quantization.
+     *
+     * @return the integer form or null
+     */
+    public QuantizedWeights getQuantizedWeights() {
+        return quantized;
+    }
+
+    /**
+     * Returns the cached decoded weights, or null before quantization.
+     *
+     * @return the decoded weights
+     */
+    public NDArray getDecodedWeights() {
+        return decoded;
+    }
+
+    /**
+     * Whether the forward pass uses quantized weights.
+     *
+     * @return true when enabled
+     */
+    public boolean isEnabled() {
+        return enabled;
+    }
+
+    /**
+     * Switches quantization on or off; off gives the float layer's exact outputs.
+     *
+     * @param enabled the switch
+     */
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    /**
+     * Makes the forward pass take its weights from a function (calibration); null removes it.
+     *
+     * @param function device → weight array, evaluated on every forward
+     */
+    public void setWeightFunction(Function<Device, NDArray> function) {
+        this.weightFunction = function;
+    }
+
+    /**
+     * Runs the float layer on the weights the current mode selects.
+     *
+     * @param ps the caller's parameter store
+     * @param inputs the inputs
+     * @param training whether this is a training pass
+     * @param params extra parameters
+     * @return the outputs
+     */
+    public NDList forward(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        if (!enabled) {
+            return floatLayer.forward(ps, inputs, training, params);
+        }
+        Device device = inputs.head().getDevice();
+        NDArray w;
+        if (weightFunction != null) {
+            w = weightFunction.apply(device);
+        } else if (decoded != null) {
+            w = decoded.getDevice().equals(device) ? decoded : decoded.toDevice(device, false);
+        } else {
+            return floatLayer.forward(ps, inputs, training, params);
+        }
+        return floatLayer.forward(new SubstitutingParameterStore(ps, weight, w), inputs, training, params);
+    }
+
+    /** Drops the integer form and frees the decoded cache. */
+    public void clearQuantized() {
+        if (decoded != null) {
+            decoded.close();
+            decoded = null;
+        }
+        quantized = null;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public String toString() {
+        String state = quantized == null ? "not quantized" : quantized.toString();
+        return path + " [" + spec + ", " + (enabled ? "enabled" : "disabled") + ", " + state + ']';
+    }
+}

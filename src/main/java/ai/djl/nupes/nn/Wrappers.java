@@ -1,0 +1,66 @@
+package ai.djl.nupes.nn;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nupes.quantizer.QuantizerSpec;
+
+/** What the three wrapper classes share: construction by layer type, initialization, naming. */
+public final class Wrappers {
+
+    private Wrappers() {}
+
+    /**
+     * Whether a block is a layer this project quantizes: one holding a {@code weight} parameter of at
+     * least two axes whose first axis is the output channel (Linear, Conv1d, Conv2d, Conv3d).
+     *
+     * @param block the block
+     * @return true when it can be wrapped
+     */
+    public static boolean isQuantizable(Block block) {
+        return block instanceof Linear || block instanceof ai.djl.nn.convolutional.Convolution;
+    }
+
+    /**
+     * Builds the wrapper that fits a float layer: a {@code Linear} or {@code Conv2d} subclass where
+     * DJL allows one (so typed fields can hold it), a plain wrapper block otherwise.
+     *
+     * @param path the layer's path
+     * @param floatLayer the float layer
+     * @param spec the quantizer spec
+     * @return the wrapper
+     */
+    public static QuantizedLayer wrap(String path, Block floatLayer, QuantizerSpec spec) {
+        if (floatLayer instanceof QuantizedLayer) {
+            throw new IllegalArgumentException("layer '" + path + "' is already quantized");
+        }
+        if (floatLayer.getClass() == Linear.class) {
+            return new QuantizedLinear(path, (Linear) floatLayer, spec);
+        }
+        if (floatLayer.getClass() == Conv2d.class) {
+            return new QuantizedConv2d(path, (Conv2d) floatLayer, spec);
+        }
+        if (isQuantizable(floatLayer)) {
+            return new QuantizedWeightBlock(path, floatLayer, spec);
+        }
+        throw new IllegalArgumentException(
+                "layer '" + path + "' (" + floatLayer.getClass().getName()
+                        + ") is not a Linear or convolution layer");
+    }
+
+    static void initializeFloatLayer(
+            LayerQuantizer quantizer, NDManager manager, DataType dataType, Shape... inputShapes) {
+        Block layer = quantizer.getFloatLayer();
+        if (!layer.isInitialized()) {
+            layer.initialize(manager, dataType, inputShapes);
+        }
+    }
+
+    static String describe(QuantizedLayer layer) {
+        return layer.getClass().getSimpleName() + '(' + layer.getQuantizer() + ")\n\t"
+                + layer.getFloatLayer();
+    }
+}

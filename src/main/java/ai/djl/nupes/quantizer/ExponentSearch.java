@@ -1,0 +1,189 @@
+package ai.djl.nupes.quantizer;
+
+import java.util.List;
+import java.util.function.DoubleUnaryOperator;
+
+/**
+ * Data-free exponent search: picks the exponent that minimises weight reconstruction error.
+ *
+ * <p>Method: evaluate the objective on a uniform grid of {@value #GRID_POINTS} exponents over
+ * {@link ExponentRange} (step 0.05), then golden-section search for {@value #REFINE_ITERATIONS}
+ * iterations inside the bracket of one grid step on each side of the best grid point. The exact
+ * value {@code a = 1} (uniform) is always a candidate, so the result is never worse than uniform on
+ * the objective. The objective need not be unimodal over the whole range; the grid finds the basin
+ * and golden section only refines inside it.
+ */
+public final class ExponentSearch {
+
+    /** Grid points over [0.2, 1.5]: a step of 0.05. */
+    public static final int GRID_POINTS = 27;
+    /** Golden-section iterations inside the best grid bracket (bracket shrinks by 0.618 each). */
+    public static final int REFINE_ITERATIONS = 20;
+
+    private static final double INV_PHI = (Math.sqrt(5) - 1) / 2;
+
+    private ExponentSearch() {}
+
+    /**
+     * The outcome of a search.
+     *
+     * @param exponent the best exponent
+     * @param error the objective at that exponent
+     * @param uniformError the objective at {@code a = 1}
+     */
+    public record Result(float exponent, double error, double uniformError) {}
+
+    /**
+     * Minimises any objective of the exponent over {@link ExponentRange}.
+     *
+     * @param objective error as a function of a
+     * @return the best exponent and its error
+     */
+    public static Result minimize(DoubleUnaryOperator objective) {
+        double lo = ExponentRange.MIN;
+        double hi = ExponentRange.MAX;
+        double step = (hi - lo) / (GRID_POINTS - 1);
+        int best = 0;
+        double bestError = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < GRID_POINTS; i++) {
+            double e = objective.applyAsDouble((float) (lo + i * step));
+            if (e < bestError) {
+                bestError = e;
+                best = i;
+            }
+        }
+        float bestA = (float) (lo + best * step);
+        // golden-section refine in [a* - step, a* + step]
+        double a = Math.max(lo, lo + (best - 1) * step);
+        double b = Math.min(hi, lo + (best + 1) * step);
+        double c = b - INV_PHI * (b - a);
+        double d = a + INV_PHI * (b - a);
+        double fc = objective.applyAsDouble((float) c);
+        double fd = objective.applyAsDouble((float) d);
+        for (int i = 0; i < REFINE_ITERATIONS; i++) {
+            if (fc < fd) {
+                b = d;
+                d = c;
+                fd = fc;
+                c = b - INV_PHI * (b - a);
+                fc = objective.applyAsDouble((float) c);
+            } else {
+                a = c;
+                c = d;
+                fc = fd;
+                d = a + INV_PHI * (b - a);
+                fd = objective.applyAsDouble((float) d);
+            }
+        }
+        if (fc < bestError) {
+            bestError = fc;
+            bestA = (float) c;
+        }
+        if (fd < bestError) {
+            bestError = fd;
+            bestA = (float) d;
+        }
+        double uniform = objective.applyAsDouble(1f);
+        if (uniform <= bestError) {
+            return new Result(1f, uniform, uniform);
+        }
+        return new Result(bestA, bestError, uniform);
+    }
+
+    /**
+     * Best single exponent for one layer: minimises Σ (w - ŵ)² over the whole tensor.
+     *
+     * @param weights the weights, first axis = output channel
+     * @param channels output channel count
+     * @param spec the quantizer spec (its scale granularity is honoured)
+     * @return the result
+     */
+    public static Result forLayer(float[] weights, int channels, QuantizerSpec spec) {
+        float[] maxima = PowerQuantizer.channelMaxima(weights, channels, spec.getScaleGranularity());
+        return minimize(a -> layerError(weights, maxima, (float) a, spec.maxCode()));
+    }
+
+    /**
+     * Best exponent per output channel.
+     *
+     * @param weights the weights, first axis = output channel
+     * @param channels output channel count
+     * @param spec the quantizer spec
+     * @return one exponent per channel
+     */
+    public static float[] perChannel(float[] weights, int channels, QuantizerSpec spec) {
+        float[] maxima = PowerQuantizer.channelMaxima(weights, channels, spec.getScaleGranularity());
+        int perChannel = weights.length / channels;
+        float[] result = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            int from = c * perChannel;
+            float m = maxima[c];
+            result[c] =
+                    minimize(
+                                    a ->
+                                            PowerQuantizer.squaredError(
+                                                    weights,
+                                                    from,
+                                                    from + perChannel,
+                                                    m,
+                                                    (float) a,
+                                                    spec.maxCode()))
+                            .exponent();
+        }
+        return result;
+    }
+
+    /**
+     * One exponent for a whole network (PowerQuantizer style): minimises the sum over layers of the
+     * relative error {@code ||W - Ŵ||² / ||W||²}, so large layers do not drown small ones.
+     *
+     * @param layers each layer's weights and spec
+     * @return the result
+     */
+    public static Result global(List<LayerWeights> layers) {
+        double[] norms = new double[layers.size()];
+        float[][] maxima = new float[layers.size()][];
+        for (int l = 0; l < layers.size(); l++) {
+            LayerWeights lw = layers.get(l);
+            double n = 0;
+            for (float w : lw.weights()) {
+                n += (double) w * w;
+            }
+            norms[l] = Math.max(n, Double.MIN_NORMAL);
+            maxima[l] =
+                    PowerQuantizer.channelMaxima(
+                            lw.weights(), lw.channels(), lw.spec().getScaleGranularity());
+        }
+        return minimize(
+                a -> {
+                    double sum = 0;
+                    for (int l = 0; l < layers.size(); l++) {
+                        LayerWeights lw = layers.get(l);
+                        sum +=
+                                layerError(lw.weights(), maxima[l], (float) a, lw.spec().maxCode())
+                                        / norms[l];
+                    }
+                    return sum;
+                });
+    }
+
+    /**
+     * The weights of one layer for a global search.
+     *
+     * @param weights the weights, first axis = output channel
+     * @param channels output channel count
+     * @param spec the layer's spec
+     */
+    public record LayerWeights(float[] weights, int channels, QuantizerSpec spec) {}
+
+    private static double layerError(float[] weights, float[] maxima, float a, int maxCode) {
+        int channels = maxima.length;
+        int perChannel = weights.length / channels;
+        double sum = 0;
+        for (int c = 0; c < channels; c++) {
+            int from = c * perChannel;
+            sum += PowerQuantizer.squaredError(weights, from, from + perChannel, maxima[c], a, maxCode);
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,2 @@
+/** Small helpers shared by the stages: checksums. */
+package ai.djl.nupes.util;

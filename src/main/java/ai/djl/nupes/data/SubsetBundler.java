@@ -70,7 +70,7 @@ public final class SubsetBundler {
         }
         Files.writeString(
                 target.resolve("subset.json"),
-                new GsonBuilder().setPrettyPrinting().create().toJson(record) + '\n',
+                new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(record) + '\n',
                 StandardCharsets.UTF_8);
     }
 

@@ -190,8 +190,9 @@ public final class TestModelTrainer {
         provenance.put("seed", settings.seed());
         provenance.put("epochs", settings.epochs());
         provenance.put("batch_size", settings.batchSize());
-        provenance.put("optimizer", "adam, cosine learning rate " + settings.learningRate()
-                + " -> " + settings.learningRate() * 0.05f);
+        provenance.put("optimizer", String.format(java.util.Locale.ROOT,
+                "adam, cosine learning rate %.4g -> %.4g", settings.learningRate(),
+                settings.learningRate() * 0.05f));
         provenance.put("train_samples", 60000);
         provenance.put("float_accuracy", round4(accuracy));
         provenance.put("float_accuracy_samples", testSamples);
@@ -204,7 +205,7 @@ public final class TestModelTrainer {
         provenance.put("trained_at", Instant.now().toString());
         Files.writeString(
                 dir.resolve("provenance.json"),
-                new GsonBuilder().setPrettyPrinting().create().toJson(provenance) + '\n',
+                new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(provenance) + '\n',
                 StandardCharsets.UTF_8);
     }
 

@@ -7,16 +7,19 @@ import java.util.function.DoubleUnaryOperator;
  * Data-free exponent search: picks the exponent that minimises weight reconstruction error.
  *
  * <p>Method: evaluate the objective on a uniform grid of {@value #GRID_POINTS} exponents over
- * {@link ExponentRange} (step 0.05), then golden-section search for {@value #REFINE_ITERATIONS}
- * iterations inside the bracket of one grid step on each side of the best grid point. The exact
+ * {@link ExponentRange} (step 0.05); then on a fine grid of {@value #FINE_POINTS} points (step
+ * 0.005) over one coarse step on each side of the best; then golden-section search for {@value
+ * #REFINE_ITERATIONS} iterations within one fine step of the best. About 70 evaluations. The exact
  * value {@code a = 1} (uniform) is always a candidate, so the result is never worse than uniform on
- * the objective. The objective need not be unimodal over the whole range; the grid finds the basin
- * and golden section only refines inside it.
+ * the objective. The objective is piecewise smooth, with small jumps wherever a weight changes
+ * code, so it is not unimodal: the grids find the basin and golden section only polishes.
  */
 public final class ExponentSearch {
 
     /** Grid points over [0.2, 1.5]: a step of 0.05. */
     public static final int GRID_POINTS = 27;
+    /** Fine grid points over one coarse step each side of the best: a step of 0.005. */
+    public static final int FINE_POINTS = 21;
     /** Golden-section iterations inside the best grid bracket (bracket shrinks by 0.618 each). */
     public static final int REFINE_ITERATIONS = 20;
 
@@ -43,19 +46,20 @@ public final class ExponentSearch {
         double lo = ExponentRange.MIN;
         double hi = ExponentRange.MAX;
         double step = (hi - lo) / (GRID_POINTS - 1);
-        int best = 0;
-        double bestError = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < GRID_POINTS; i++) {
-            double e = objective.applyAsDouble((float) (lo + i * step));
-            if (e < bestError) {
-                bestError = e;
-                best = i;
-            }
-        }
-        float bestA = (float) (lo + best * step);
-        // golden-section refine in [a* - step, a* + step]
-        double a = Math.max(lo, lo + (best - 1) * step);
-        double b = Math.min(hi, lo + (best + 1) * step);
+        double uniform = objective.applyAsDouble(1f);
+        Candidate best = bestOnGrid(objective, lo, hi, GRID_POINTS, new Candidate(1.0, uniform));
+        // fine grid at step/10 over [a* - step, a* + step]
+        double fine = step / 10;
+        best =
+                bestOnGrid(
+                        objective,
+                        Math.max(lo, best.a - step),
+                        Math.min(hi, best.a + step),
+                        FINE_POINTS,
+                        best);
+        // golden-section refine in [a* - fine, a* + fine]
+        double a = Math.max(lo, best.a - fine);
+        double b = Math.min(hi, best.a + fine);
         double c = b - INV_PHI * (b - a);
         double d = a + INV_PHI * (b - a);
         double fc = objective.applyAsDouble((float) c);
@@ -75,19 +79,25 @@ public final class ExponentSearch {
                 fd = objective.applyAsDouble((float) d);
             }
         }
-        if (fc < bestError) {
-            bestError = fc;
-            bestA = (float) c;
+        best = best.orBetter(c, fc).orBetter(d, fd);
+        return new Result((float) best.a, best.error, uniform);
+    }
+
+    private static Candidate bestOnGrid(
+            DoubleUnaryOperator objective, double lo, double hi, int points, Candidate best) {
+        double step = (hi - lo) / (points - 1);
+        for (int i = 0; i < points; i++) {
+            double a = lo + i * step;
+            best = best.orBetter(a, objective.applyAsDouble((float) a));
         }
-        if (fd < bestError) {
-            bestError = fd;
-            bestA = (float) d;
+        return best;
+    }
+
+    /** An exponent and its objective; ties keep the earlier one (a = 1 is tried first). */
+    private record Candidate(double a, double error) {
+        Candidate orBetter(double otherA, double otherError) {
+            return otherError < error ? new Candidate((float) otherA, otherError) : this;
         }
-        double uniform = objective.applyAsDouble(1f);
-        if (uniform <= bestError) {
-            return new Result(1f, uniform, uniform);
-        }
-        return new Result(bestA, bestError, uniform);
     }
 
     /**

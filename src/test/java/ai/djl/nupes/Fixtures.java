@@ -1,0 +1,61 @@
+package ai.djl.nupes;
+
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nupes.data.FashionMnistIdx;
+import ai.djl.training.dataset.Batch;
+
+/** Shared test inputs: the bundled Fashion-MNIST subsets. */
+public final class Fixtures {
+
+    private Fixtures() {}
+
+    /**
+     * The bundled test subset, prepared.
+     *
+     * @param manager owns the arrays
+     * @return the dataset
+     * @throws Exception when the bundled files are missing
+     */
+    public static FashionMnistIdx bundledTestSet(NDManager manager) throws Exception {
+        return bundled(manager, FashionMnistIdx.Split.TEST);
+    }
+
+    /**
+     * The bundled calibration (training) subset, prepared.
+     *
+     * @param manager owns the arrays
+     * @return the dataset
+     * @throws Exception when the bundled files are missing
+     */
+    public static FashionMnistIdx bundledCalibrationSet(NDManager manager) throws Exception {
+        return bundled(manager, FashionMnistIdx.Split.TRAIN);
+    }
+
+    /**
+     * The first images of the bundled test subset.
+     *
+     * @param manager owns the arrays
+     * @param count how many
+     * @return {@code (count, 1, 28, 28)} images
+     * @throws Exception when the bundled files are missing
+     */
+    public static NDList testImages(NDManager manager, int count) throws Exception {
+        FashionMnistIdx ds = bundledTestSet(manager);
+        Batch b = ds.getByRange(manager, 0, count);
+        return b.getData();
+    }
+
+    private static FashionMnistIdx bundled(NDManager manager, FashionMnistIdx.Split split)
+            throws Exception {
+        FashionMnistIdx ds =
+                FashionMnistIdx.builder()
+                        .setManager(manager)
+                        .optDirectory(FashionMnistIdx.BUNDLED_DIRECTORY)
+                        .setSplit(split)
+                        .setSampling(64, false)
+                        .build();
+        ds.prepare();
+        return ds;
+    }
+}

@@ -2,13 +2,22 @@ package ai.djl.nupes;
 
 import ai.djl.Model;
 import ai.djl.nn.Block;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nupes.calibrate.CalibrationData;
 import ai.djl.nupes.calibrate.DataFreeCalibration;
+import ai.djl.nupes.calibrate.NupesOptimizer;
+import ai.djl.nupes.data.FashionMnistIdx;
+import ai.djl.nupes.quantizer.Grid;
+import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.translate.TranslateException;
 import ai.djl.nupes.nn.QuantizedLayer;
 import ai.djl.nupes.transform.BlockTransformer;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.Objects;
 
@@ -31,8 +40,10 @@ public final class Nupes {
     /**
      * Quantizes a model's Linear and convolution layers in place.
      *
-     * <p>On any failure the model's block tree is restored before the exception propagates, so the
-     * caller's float model is left as it was.
+     * <p>The float weights are never modified: the wrappers hold them. On any failure, or when the
+     * thread is interrupted during calibration ({@link java.util.concurrent.CancellationException}),
+     * the model's block tree is restored before the exception propagates, so the caller's float model
+     * is left as it was.
      *
      * @param model a loaded (initialized) model
      * @param config what to do
@@ -46,20 +57,41 @@ public final class Nupes {
             throw new IllegalArgumentException(
                     "model '" + model.getName() + "' has no initialized block; load it first");
         }
-        if (config.getMethod().needsCalibrationData()) {
-            throw new UnsupportedOperationException(
-                    "method " + config.getMethod() + " needs calibration data");
-        }
         long start = System.nanoTime();
         BlockTransformer.Result wrapped = BlockTransformer.wrap(original, config.getSelector());
         model.setBlock(wrapped.root());
         try {
             List<QuantizedLayer> layers = wrapped.layers();
-            List<LayerReport> reports = DataFreeCalibration.apply(layers, config.getMethod());
+            for (QuantizedLayer l : layers) {
+                QuantizerSpec spec = l.getQuantizer().getSpec();
+                Grid grid = config.getGrid() != null ? config.getGrid() : NupesConfig.defaultGrid(spec.getBits());
+                l.getQuantizer().setSpec(spec.withGrid(grid));
+            }
+            List<LayerReport> reports;
+            int samples = 0;
+            String dataHash = null;
+            if (config.getMethod().needsCalibrationData()) {
+                try (NDManager work = model.getNDManager().newSubManager();
+                        CalibrationData data = calibrationData(config, work)) {
+                    samples = data.size();
+                    dataHash = data.sha256();
+                    reports =
+                            new NupesOptimizer(config.getCalibrationSettings())
+                                    .run(wrapped.root(), layers, data, config.getMethod(), work);
+                }
+            } else {
+                reports = DataFreeCalibration.apply(layers, config.getMethod());
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             QuantizationReport report =
                     new QuantizationReport(
-                            config.getMethod(), reports, wrapped.leftAsIs(), 0, config.getSeed(), seconds);
+                            config.getMethod(),
+                            reports,
+                            wrapped.leftAsIs(),
+                            samples,
+                            dataHash,
+                            config.getSeed(),
+                            seconds);
             logger.info(
                     "quantized {} layer(s) of '{}' with {} in {} s",
                     layers.size(),
@@ -70,6 +102,37 @@ public final class Nupes {
         } catch (RuntimeException | Error e) {
             model.setBlock(BlockTransformer.unwrap(wrapped.root()));
             throw e;
+        }
+    }
+
+    private static CalibrationData calibrationData(NupesConfig config, NDManager manager) {
+        int samples = config.getCalibrationSamples();
+        if (config.getCalibrationBatches() != null) {
+            return CalibrationData.of(config.getCalibrationBatches(), samples, manager);
+        }
+        try {
+            if (config.getCalibrationDataset() != null) {
+                return CalibrationData.of(config.getCalibrationDataset(), samples, manager);
+            }
+            if (!Files.isRegularFile(
+                    FashionMnistIdx.BUNDLED_DIRECTORY.resolve(FashionMnistIdx.Split.TRAIN.imageFile()))) {
+                throw new IllegalArgumentException(
+                        "method " + config.getMethod() + " needs calibration data: pass"
+                                + " NupesConfig.builder().optCalibrationData(...)");
+            }
+            logger.info(
+                    "no calibration data given: using the bundled Fashion-MNIST training subset in {}",
+                    FashionMnistIdx.BUNDLED_DIRECTORY);
+            FashionMnistIdx bundled =
+                    FashionMnistIdx.builder()
+                            .setManager(manager)
+                            .optDirectory(FashionMnistIdx.BUNDLED_DIRECTORY)
+                            .setSampling(config.getCalibrationSettings().batchSize(), false)
+                            .build();
+            bundled.prepare();
+            return CalibrationData.of(bundled, samples, manager);
+        } catch (IOException | TranslateException e) {
+            throw new IllegalStateException("cannot read calibration data: " + e.getMessage(), e);
         }
     }
 }

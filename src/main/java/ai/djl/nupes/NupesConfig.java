@@ -1,6 +1,10 @@
 package ai.djl.nupes;
 
+import ai.djl.ndarray.NDList;
+import ai.djl.nupes.calibrate.CalibrationSettings;
+import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.transform.LayerSelector;
+import ai.djl.training.dataset.Dataset;
 
 import java.util.Objects;
 
@@ -8,18 +12,59 @@ import java.util.Objects;
  * Immutable settings of one {@link Nupes#quantize} call. Build with {@link #builder()}.
  *
  * <p>Defaults: 4-bit weights on every Linear and convolution layer, per-channel maxima, one
- * exponent per layer, method {@link Method#POWERQUANT_LAYER}, seed 0.
+ * exponent per layer, method {@link Method#POWERQUANT_LAYER}, seed 0. For the data-driven methods:
+ * 1024 calibration samples, batches of {@value #DEFAULT_BATCH_SIZE}, {@value #DEFAULT_ITERATIONS}
+ * Adam steps per layer, learning rates {@value #DEFAULT_WEIGHT_LR} (latent weights, in units of the
+ * channel maximum), {@value #DEFAULT_SCALE_LR} (log scale), {@value #DEFAULT_EXPONENT_LR}
+ * (exponent) and {@value #DEFAULT_ROUNDING_LR} (learned rounding).
  */
 public final class NupesConfig {
+
+    /** Default calibration sample count. */
+    public static final int DEFAULT_SAMPLES = 1024;
+    /** Default calibration batch size. */
+    public static final int DEFAULT_BATCH_SIZE = 32;
+    /** Default Adam steps per layer. */
+    public static final int DEFAULT_ITERATIONS = 500;
+    /** Default learning rate of the latent weights. */
+    public static final float DEFAULT_WEIGHT_LR = 1e-3f;
+    /** Default learning rate of the log channel scale. */
+    public static final float DEFAULT_SCALE_LR = 1e-3f;
+    /** Default learning rate of the exponent. */
+    public static final float DEFAULT_EXPONENT_LR = 1e-2f;
+    /** Default learning rate of the learned-rounding variables. */
+    public static final float DEFAULT_ROUNDING_LR = 1e-2f;
 
     private final LayerSelector selector;
     private final Method method;
     private final long seed;
+    private final Dataset calibrationDataset;
+    private final Iterable<NDList> calibrationBatches;
+    private final int calibrationSamples;
+    private final CalibrationSettings calibration;
+    private final Grid grid;
 
     private NupesConfig(Builder b) {
         this.selector = b.selector != null ? b.selector : LayerSelector.allLayers(b.bits);
         this.method = b.method;
         this.seed = b.seed;
+        this.calibrationDataset = b.calibrationDataset;
+        this.calibrationBatches = b.calibrationBatches;
+        if (b.calibrationSamples <= 0) {
+            throw new IllegalArgumentException(
+                    "calibration samples must be positive, got " + b.calibrationSamples);
+        }
+        this.calibrationSamples = b.calibrationSamples;
+        this.calibration =
+                new CalibrationSettings(
+                        b.iterations,
+                        b.batchSize,
+                        b.weightLearningRate,
+                        b.scaleLearningRate,
+                        b.exponentLearningRate,
+                        b.roundingLearningRate,
+                        b.seed);
+        this.grid = b.grid;
     }
 
     /**
@@ -67,10 +112,67 @@ public final class NupesConfig {
         return seed;
     }
 
+    /**
+     * Returns the calibration dataset, or null.
+     *
+     * @return the dataset
+     */
+    public Dataset getCalibrationDataset() {
+        return calibrationDataset;
+    }
+
+    /**
+     * Returns the calibration batches, or null.
+     *
+     * @return the batches
+     */
+    public Iterable<NDList> getCalibrationBatches() {
+        return calibrationBatches;
+    }
+
+    /**
+     * Returns how many calibration samples are used.
+     *
+     * @return the sample count
+     */
+    public int getCalibrationSamples() {
+        return calibrationSamples;
+    }
+
+    /**
+     * Returns the reconstruction loop's settings.
+     *
+     * @return the settings
+     */
+    public CalibrationSettings getCalibrationSettings() {
+        return calibration;
+    }
+
+    /**
+     * Returns the grid to use, or null for the default of each bit width ({@link
+     * #defaultGrid(int)}).
+     *
+     * @return the grid or null
+     */
+    public Grid getGrid() {
+        return grid;
+    }
+
+    /**
+     * The grid a layer gets when none is chosen: the symmetric grid (with a zero level).
+     *
+     * @param bits the layer's bit width
+     * @return the grid
+     */
+    public static Grid defaultGrid(int bits) {
+        return Grid.SYMMETRIC;
+    }
+
     /** {@inheritDoc} */
     @Override
     public String toString() {
-        return "NupesConfig{method=" + method + ", " + selector + ", seed=" + seed + '}';
+        return "NupesConfig{method=" + method + ", " + selector + ", grid=" + grid + ", samples="
+                + calibrationSamples + ", " + calibration + '}';
     }
 
     /** Builds a {@link NupesConfig}. */
@@ -80,8 +182,112 @@ public final class NupesConfig {
         private LayerSelector selector;
         private Method method = Method.POWERQUANT_LAYER;
         private long seed;
+        private Dataset calibrationDataset;
+        private Iterable<NDList> calibrationBatches;
+        private int calibrationSamples = DEFAULT_SAMPLES;
+        private int batchSize = DEFAULT_BATCH_SIZE;
+        private int iterations = DEFAULT_ITERATIONS;
+        private float weightLearningRate = DEFAULT_WEIGHT_LR;
+        private float scaleLearningRate = DEFAULT_SCALE_LR;
+        private float exponentLearningRate = DEFAULT_EXPONENT_LR;
+        private float roundingLearningRate = DEFAULT_ROUNDING_LR;
+        private Grid grid;
 
         Builder() {}
+
+        /**
+         * Calibrates on the inputs of a dataset's batches (labels ignored).
+         *
+         * @param dataset a prepared dataset
+         * @return this builder
+         */
+        public Builder optCalibrationData(Dataset dataset) {
+            this.calibrationDataset = Objects.requireNonNull(dataset, "dataset");
+            this.calibrationBatches = null;
+            return this;
+        }
+
+        /**
+         * Calibrates on input batches (first axis = batch).
+         *
+         * @param batches the batches
+         * @return this builder
+         */
+        public Builder optCalibrationData(Iterable<NDList> batches) {
+            this.calibrationBatches = Objects.requireNonNull(batches, "batches");
+            this.calibrationDataset = null;
+            return this;
+        }
+
+        /**
+         * Sets how many calibration samples to use (default 1024).
+         *
+         * @param samples the count
+         * @return this builder
+         */
+        public Builder optCalibrationSamples(int samples) {
+            this.calibrationSamples = samples;
+            return this;
+        }
+
+        /**
+         * Sets the calibration batch size (default 32).
+         *
+         * @param batchSize samples per Adam step
+         * @return this builder
+         */
+        public Builder optBatchSize(int batchSize) {
+            this.batchSize = batchSize;
+            return this;
+        }
+
+        /**
+         * Sets the Adam steps per layer (default 500).
+         *
+         * @param iterations the count
+         * @return this builder
+         */
+        public Builder optIterations(int iterations) {
+            this.iterations = iterations;
+            return this;
+        }
+
+        /**
+         * Sets the learning rates of the latent weights, the log scale and the exponent.
+         *
+         * @param weights latent weights (default 1e-3)
+         * @param scale log channel scale (default 1e-3)
+         * @param exponent exponent (default 1e-2)
+         * @return this builder
+         */
+        public Builder optLearningRates(float weights, float scale, float exponent) {
+            this.weightLearningRate = weights;
+            this.scaleLearningRate = scale;
+            this.exponentLearningRate = exponent;
+            return this;
+        }
+
+        /**
+         * Sets the learning rate of the learned-rounding baseline (default 1e-2).
+         *
+         * @param rate the learning rate
+         * @return this builder
+         */
+        public Builder optRoundingLearningRate(float rate) {
+            this.roundingLearningRate = rate;
+            return this;
+        }
+
+        /**
+         * Forces a grid for every layer (default: {@link #defaultGrid(int)} per bit width).
+         *
+         * @param grid the grid
+         * @return this builder
+         */
+        public Builder optGrid(Grid grid) {
+            this.grid = grid;
+            return this;
+        }
 
         /**
          * Sets the weight bit width of every layer (2..8, default 4). Ignored when a selector is

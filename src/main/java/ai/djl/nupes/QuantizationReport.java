@@ -10,6 +10,7 @@ import java.util.Locale;
  * @param layers one report per quantized layer, in network order
  * @param leftAsIs the blocks left in float, as {@code path (Class)}
  * @param calibrationSamples the number of calibration samples used (0 when data-free)
+ * @param calibrationSha256 SHA-256 of the calibration inputs' bytes (null when data-free)
  * @param seed the seed
  * @param seconds total wall time
  */
@@ -18,6 +19,7 @@ public record QuantizationReport(
         List<LayerReport> layers,
         List<String> leftAsIs,
         int calibrationSamples,
+        String calibrationSha256,
         long seed,
         double seconds) {
 

@@ -67,7 +67,7 @@ public final class TestModelTrainer {
             case RESNET:
                 return new Settings(4, 128, 2e-3f, 42);
             case TRANSFORMER:
-                return new Settings(12, 128, 1e-3f, 42);
+                return new Settings(5, 128, 1e-3f, 42);
             default:
                 throw new IllegalArgumentException(model.toString());
         }

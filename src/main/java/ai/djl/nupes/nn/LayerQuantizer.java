@@ -13,22 +13,19 @@ import ai.djl.nupes.quantizer.QuantizerSpec;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.Objects;
-import java.util.function.Function;
+import java.util.function.Consumer;
 
 /**
  * The quantization state of one wrapped layer: its spec, its current integer form, and the decoded
  * weights the forward pass uses.
  *
- * <p>Three modes decide what the float layer's forward sees as its weight:
- *
- * <ul>
- *   <li>disabled (or not yet quantized): the float weight, untouched — outputs are bit-identical to
- *       the float model;
- *   <li>enabled: the cached decoded weights of {@link #getQuantizedWeights()};
- *   <li>a weight function (set by calibration): weights computed per forward from learnable
- *       variables, so gradients reach them.
- * </ul>
+ * <p>Disabled (or not yet quantized), the float layer's forward sees its own float weight and the
+ * outputs are bit-identical to the float model's; enabled, it sees the cached decoded weights of
+ * {@link #getQuantizedWeights()}. Calibration runs the layer on its own weight arrays through
+ * {@link #forwardWith}.
  */
 public final class LayerQuantizer {
 
@@ -39,7 +36,7 @@ public final class LayerQuantizer {
     private QuantizedWeights quantized;
     private NDArray decoded;
     private boolean enabled = true;
-    private Function<Device, NDArray> weightFunction;
+    private Consumer<NDList> inputListener;
 
     /**
      * Creates the state for a float layer that holds a parameter named {@code weight}.
@@ -214,12 +211,33 @@ public final class LayerQuantizer {
     }
 
     /**
-     * Makes the forward pass take its weights from a function (calibration); null removes it.
+     * Hands every input this layer sees to a listener before the layer runs (calibration captures
+     * layer inputs this way); null removes it. The listener may throw to stop the forward pass.
      *
-     * @param function device → weight array, evaluated on every forward
+     * @param listener the listener
      */
-    public void setWeightFunction(Function<Device, NDArray> function) {
-        this.weightFunction = function;
+    public void setInputListener(Consumer<NDList> listener) {
+        this.inputListener = listener;
+    }
+
+    /**
+     * Runs the float layer with the given weight array in place of its weight, and its bias cut
+     * from any gradient graph: the calibration forward.
+     *
+     * @param ps the caller's parameter store
+     * @param inputs the inputs
+     * @param weightArray the weights to use
+     * @return the outputs
+     */
+    public NDList forwardWith(ParameterStore ps, NDList inputs, NDArray weightArray) {
+        Map<Parameter, NDArray> replacements = new IdentityHashMap<>();
+        replacements.put(weight, weightArray);
+        Parameter bias = getBiasParameter();
+        if (bias != null) {
+            replacements.put(bias, bias.getArray().stopGradient());
+        }
+        return floatLayer.forward(
+                new SubstitutingParameterStore(ps, replacements), inputs, false, null);
     }
 
     /**
@@ -233,19 +251,21 @@ public final class LayerQuantizer {
      */
     public NDList forward(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        if (inputListener != null) {
+            inputListener.accept(inputs);
+        }
         if (!enabled) {
             return floatLayer.forward(ps, inputs, training, params);
         }
         Device device = inputs.head().getDevice();
         NDArray w;
-        if (weightFunction != null) {
-            w = weightFunction.apply(device);
-        } else if (decoded != null) {
+        if (decoded != null) {
             w = decoded.getDevice().equals(device) ? decoded : decoded.toDevice(device, false);
         } else {
             return floatLayer.forward(ps, inputs, training, params);
         }
-        return floatLayer.forward(new SubstitutingParameterStore(ps, weight, w), inputs, training, params);
+        return floatLayer.forward(
+                new SubstitutingParameterStore(ps, Map.of(weight, w)), inputs, training, params);
     }
 
     /** Drops the integer form and frees the decoded cache. */

@@ -110,7 +110,7 @@ public final class ExponentSearch {
      */
     public static Result forLayer(float[] weights, int channels, QuantizerSpec spec) {
         float[] maxima = PowerQuantizer.channelMaxima(weights, channels, spec.getScaleGranularity());
-        return minimize(a -> layerError(weights, maxima, (float) a, spec.maxCode()));
+        return minimize(a -> layerError(weights, maxima, (float) a, spec));
     }
 
     /**
@@ -137,7 +137,7 @@ public final class ExponentSearch {
                                                     from + perChannel,
                                                     m,
                                                     (float) a,
-                                                    spec.maxCode()))
+                                                    spec))
                             .exponent();
         }
         return result;
@@ -170,7 +170,7 @@ public final class ExponentSearch {
                     for (int l = 0; l < layers.size(); l++) {
                         LayerWeights lw = layers.get(l);
                         sum +=
-                                layerError(lw.weights(), maxima[l], (float) a, lw.spec().maxCode())
+                                layerError(lw.weights(), maxima[l], (float) a, lw.spec())
                                         / norms[l];
                     }
                     return sum;
@@ -186,13 +186,14 @@ public final class ExponentSearch {
      */
     public record LayerWeights(float[] weights, int channels, QuantizerSpec spec) {}
 
-    private static double layerError(float[] weights, float[] maxima, float a, int maxCode) {
+    private static double layerError(
+            float[] weights, float[] maxima, float a, QuantizerSpec spec) {
         int channels = maxima.length;
         int perChannel = weights.length / channels;
         double sum = 0;
         for (int c = 0; c < channels; c++) {
             int from = c * perChannel;
-            sum += PowerQuantizer.squaredError(weights, from, from + perChannel, maxima[c], a, maxCode);
+            sum += PowerQuantizer.squaredError(weights, from, from + perChannel, maxima[c], a, spec);
         }
         return sum;
     }

@@ -19,7 +19,8 @@ import java.util.Arrays;
  * exponents are evaluated in double and rounded to float once. Rounding is half-to-even ({@link
  * Math#rint}), which is symmetric in sign and matches the engine's {@code round}.
  *
- * <p>An all-zero channel ({@code m = 0}) encodes to code 0 and decodes to exact zeros.
+ * <p>An all-zero channel ({@code m = 0}) decodes to exact zeros. {@link Grid} describes the two
+ * grids; the formulas above are those of the default {@link Grid#SYMMETRIC} grid.
  */
 public final class PowerQuantizer {
 
@@ -42,12 +43,12 @@ public final class PowerQuantizer {
         checkFinite(layerName, weights);
         float[] expPerChannel = expandExponents(layerName, exponents, channels, spec);
         float[] maxima = channelMaxima(weights, channels, spec.getScaleGranularity());
-        int q = spec.maxCode();
         int perChannel = weights.length / channels;
         byte[] codes = new byte[weights.length];
         for (int c = 0; c < channels; c++) {
-            int from = c * perChannel;
-            encodeChannel(weights, codes, from, from + perChannel, maxima[c], expPerChannel[c], q);
+            for (int i = c * perChannel, end = i + perChannel; i < end; i++) {
+                codes[i] = (byte) encode(weights[i], maxima[c], expPerChannel[c], spec);
+            }
         }
         return new QuantizedWeights(layerName, shape, spec, codes, maxima, exponents.clone());
     }
@@ -60,76 +61,83 @@ public final class PowerQuantizer {
      * @param to last index (exclusive)
      * @param max the channel maximum m
      * @param exponent the exponent a
-     * @param maxCode Q
+     * @param spec bits and grid
      * @return Σ (w - ŵ)²
      */
     public static double squaredError(
-            float[] weights, int from, int to, float max, float exponent, int maxCode) {
+            float[] weights, int from, int to, float max, float exponent, QuantizerSpec spec) {
         if (max == 0f) {
             return 0;
         }
-        float[] levels = levels(max, exponent, maxCode);
+        float[] levels = levels(max, exponent, spec);
+        int offset = spec.minCode();
         double sum = 0;
         for (int i = from; i < to; i++) {
-            int code = encode(weights[i], max, exponent, maxCode);
-            float decoded = code >= 0 ? levels[code] : -levels[-code];
-            double d = weights[i] - decoded;
+            double d = weights[i] - levels[encode(weights[i], max, exponent, spec) - offset];
             sum += d * d;
         }
         return sum;
     }
 
     /**
-     * Encodes one weight.
+     * Encodes one weight to its code index.
      *
      * @param w the weight
-     * @param max the channel maximum m (positive)
+     * @param max the channel maximum m
      * @param exponent the exponent a
-     * @param maxCode Q
-     * @return the code in [-Q, Q]
+     * @param spec bits and grid
+     * @return the code index in [{@link QuantizerSpec#minCode()}, {@link QuantizerSpec#maxCode()}]
      */
-    public static int encode(float w, float max, float exponent, int maxCode) {
+    public static int encode(float w, float max, float exponent, QuantizerSpec spec) {
+        Grid grid = spec.getGrid();
+        int bits = spec.getBits();
         if (max == 0f) {
-            return 0;
+            return grid == Grid.SYMMETRIC ? 0 : grid.nearestIndex(0, bits);
         }
-        double scaled;
-        if (exponent == 1f) {
-            // uniform RTN: q = rint(w / s), s = m / Q, in float like a plain uniform quantizer
-            float step = max / maxCode;
-            scaled = w / step;
-        } else {
-            // q = rint(sign(w) · Q · (|w|/m)^a)
-            double ratio = Math.min(1.0, Math.abs((double) w) / max);
-            scaled = Math.copySign(maxCode * Math.pow(ratio, exponent), w);
+        if (exponent == 1f && grid == Grid.SYMMETRIC) {
+            // uniform RTN: q = clip(rint(w / s), -Q, Q), s = m / Q, in float like a plain uniform
+            // quantizer
+            int q = spec.maxCode();
+            float step = max / q;
+            return (int) Math.max(-q, Math.min(q, Math.rint(w / step)));
         }
-        double code = Math.rint(scaled);
-        return (int) Math.max(-maxCode, Math.min(maxCode, code));
+        // x = sign(w) · (|w|/m)^a, then the grid's nearest level
+        double ratio = Math.min(1.0, Math.abs((double) w) / max);
+        double x = Math.copySign(exponent == 1f ? ratio : Math.pow(ratio, exponent), w);
+        return grid.nearestIndex(x, bits);
     }
 
     /**
-     * Returns the decoded magnitude of every non-negative code of one channel: {@code levels[k] =
-     * m·(k/Q)^(1/a)}; for {@code a = 1} it is {@code k·(m/Q)} in float, as uniform RTN computes it.
+     * Returns the decoded value of every code index of one channel, indexed by {@code index -
+     * minCode}: {@code sign(c)·m·(|c|/D)^(1/a)} with c the grid's integer code. On the symmetric
+     * grid with {@code a = 1} it is {@code q·(m/Q)} in float, as uniform RTN computes it. An all-zero
+     * channel ({@code m = 0}) decodes every code to 0.
      *
      * @param max the channel maximum m
      * @param exponent the exponent a
-     * @param maxCode Q
-     * @return Q + 1 magnitudes, {@code levels[0] = 0}
+     * @param spec bits and grid
+     * @return one decoded value per code index
      */
-    public static float[] levels(float max, float exponent, int maxCode) {
-        float[] levels = new float[maxCode + 1];
+    public static float[] levels(float max, float exponent, QuantizerSpec spec) {
+        Grid grid = spec.getGrid();
+        int bits = spec.getBits();
+        int min = spec.minCode();
+        float[] levels = new float[spec.maxCode() - min + 1];
         if (max == 0f) {
             return levels;
         }
-        if (exponent == 1f) {
-            float step = max / maxCode;
-            for (int k = 1; k <= maxCode; k++) {
-                levels[k] = k * step;
+        if (exponent == 1f && grid == Grid.SYMMETRIC) {
+            float step = max / spec.maxCode();
+            for (int i = min; i <= spec.maxCode(); i++) {
+                levels[i - min] = i * step;
             }
-        } else {
-            double inverse = 1.0 / exponent;
-            for (int k = 1; k <= maxCode; k++) {
-                levels[k] = (float) (max * Math.pow((double) k / maxCode, inverse));
-            }
+            return levels;
+        }
+        double inverse = 1.0 / exponent;
+        double d = grid.denominator(bits);
+        for (int i = min; i <= spec.maxCode(); i++) {
+            int c = grid.integerCode(i);
+            levels[i - min] = (float) Math.copySign(max * Math.pow(Math.abs(c) / d, inverse), c);
         }
         return levels;
     }
@@ -253,12 +261,5 @@ public final class PowerQuantizer {
         float[] expanded = new float[channels];
         Arrays.fill(expanded, exponents[0]);
         return expanded;
-    }
-
-    private static void encodeChannel(
-            float[] weights, byte[] codes, int from, int to, float max, float exponent, int q) {
-        for (int i = from; i < to; i++) {
-            codes[i] = (byte) encode(weights[i], max, exponent, q);
-        }
     }
 }

@@ -63,12 +63,13 @@ public final class QuantizedWeights {
                         "layer '" + layerName + "': channel " + c + " maximum is " + maxima[c]);
             }
         }
-        int q = spec.maxCode();
+        int min = spec.minCode();
+        int max = spec.maxCode();
         for (int i = 0; i < codes.length; i++) {
-            if (codes[i] < -q || codes[i] > q) {
+            if (codes[i] < min || codes[i] > max) {
                 throw new IllegalArgumentException(
                         "layer '" + layerName + "': code " + codes[i] + " at index " + i
-                                + " is outside [-" + q + ", " + q + ']');
+                                + " is outside [" + min + ", " + max + ']');
             }
         }
         return new QuantizedWeights(
@@ -76,21 +77,20 @@ public final class QuantizedWeights {
     }
 
     /**
-     * Decodes every code: {@code ŵ = sign(q)·m·(|q|/Q)^(1/a)}, through one table of Q+1 levels per
-     * channel.
+     * Decodes every code: {@code ŵ = sign(q)·m·(|q|/Q)^(1/a)}, through one table of levels per
+     * channel (a gather).
      *
      * @return the decoded weights, row-major
      */
     public float[] decode() {
         int channels = maxima.length;
         int perChannel = codes.length / channels;
-        int q = spec.maxCode();
+        int offset = spec.minCode();
         float[] out = new float[codes.length];
         for (int c = 0; c < channels; c++) {
-            float[] levels = PowerQuantizer.levels(maxima[c], exponentOf(c), q);
+            float[] levels = PowerQuantizer.levels(maxima[c], exponentOf(c), spec);
             for (int i = c * perChannel, end = i + perChannel; i < end; i++) {
-                int code = codes[i];
-                out[i] = code >= 0 ? levels[code] : -levels[-code];
+                out[i] = levels[codes[i] - offset];
             }
         }
         return out;

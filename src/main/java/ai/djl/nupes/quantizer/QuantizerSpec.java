@@ -6,8 +6,8 @@ import java.util.Objects;
  * Immutable description of one weight quantizer: bit width, how the channel maximum is taken, and
  * whether the exponent is shared by the layer or learned per output channel.
  *
- * <p>The code range is symmetric: {@code Q = 2^(bits-1) - 1}, codes in {@code [-Q, Q]}, so a
- * b-bit grid has {@code 2^b - 1} levels.
+ * <p>On the default {@link Grid#SYMMETRIC} grid {@code Q = 2^(bits-1) - 1} and codes lie in {@code
+ * [-Q, Q]}: {@code 2^b - 1} levels. {@link Grid#HALF_INTEGER} has {@code 2^b} levels and no zero.
  */
 public final class QuantizerSpec {
 
@@ -19,9 +19,12 @@ public final class QuantizerSpec {
     private final int bits;
     private final Granularity scaleGranularity;
     private final Granularity exponentGranularity;
+    private final Grid grid;
 
-    private QuantizerSpec(int bits, Granularity scaleGranularity, Granularity exponentGranularity) {
+    private QuantizerSpec(
+            int bits, Granularity scaleGranularity, Granularity exponentGranularity, Grid grid) {
         this.bits = checkBits(bits);
+        this.grid = Objects.requireNonNull(grid, "grid");
         this.scaleGranularity = Objects.requireNonNull(scaleGranularity, "scaleGranularity");
         this.exponentGranularity =
                 Objects.requireNonNull(exponentGranularity, "exponentGranularity");
@@ -39,7 +42,7 @@ public final class QuantizerSpec {
      * @return the spec
      */
     public static QuantizerSpec of(int bits) {
-        return new QuantizerSpec(bits, Granularity.PER_CHANNEL, Granularity.PER_TENSOR);
+        return new QuantizerSpec(bits, Granularity.PER_CHANNEL, Granularity.PER_TENSOR, Grid.SYMMETRIC);
     }
 
     /**
@@ -52,7 +55,26 @@ public final class QuantizerSpec {
      */
     public static QuantizerSpec of(
             int bits, Granularity scaleGranularity, Granularity exponentGranularity) {
-        return new QuantizerSpec(bits, scaleGranularity, exponentGranularity);
+        return new QuantizerSpec(bits, scaleGranularity, exponentGranularity, Grid.SYMMETRIC);
+    }
+
+    /**
+     * Returns a copy on another grid.
+     *
+     * @param newGrid the grid
+     * @return the spec
+     */
+    public QuantizerSpec withGrid(Grid newGrid) {
+        return new QuantizerSpec(bits, scaleGranularity, exponentGranularity, newGrid);
+    }
+
+    /**
+     * Returns the grid.
+     *
+     * @return the grid
+     */
+    public Grid getGrid() {
+        return grid;
     }
 
     /**
@@ -77,7 +99,7 @@ public final class QuantizerSpec {
      * @return the spec
      */
     public QuantizerSpec withBits(int newBits) {
-        return new QuantizerSpec(newBits, scaleGranularity, exponentGranularity);
+        return new QuantizerSpec(newBits, scaleGranularity, exponentGranularity, grid);
     }
 
     /**
@@ -90,12 +112,22 @@ public final class QuantizerSpec {
     }
 
     /**
-     * Returns the largest code {@code Q = 2^(bits-1) - 1}.
+     * Returns {@code Q = 2^(b-1) - 1}, the largest code index of either grid.
      *
      * @return Q
      */
     public int maxCode() {
-        return (1 << (bits - 1)) - 1;
+        return grid.maxIndex(bits);
+    }
+
+    /**
+     * Returns the smallest code index: {@code -Q} on the symmetric grid, {@code -2^(b-1)} on the
+     * half-integer grid.
+     *
+     * @return the smallest index
+     */
+    public int minCode() {
+        return grid.minIndex(bits);
     }
 
     /**
@@ -125,18 +157,20 @@ public final class QuantizerSpec {
         QuantizerSpec other = (QuantizerSpec) o;
         return bits == other.bits
                 && scaleGranularity == other.scaleGranularity
-                && exponentGranularity == other.exponentGranularity;
+                && exponentGranularity == other.exponentGranularity
+                && grid == other.grid;
     }
 
     /** {@inheritDoc} */
     @Override
     public int hashCode() {
-        return Objects.hash(bits, scaleGranularity, exponentGranularity);
+        return Objects.hash(bits, scaleGranularity, exponentGranularity, grid);
     }
 
     /** {@inheritDoc} */
     @Override
     public String toString() {
-        return "W" + bits + "(scale " + scaleGranularity + ", exponent " + exponentGranularity + ')';
+        return "W" + bits + "(scale " + scaleGranularity + ", exponent " + exponentGranularity
+                + ", grid " + grid + ')';
     }
 }

@@ -1,0 +1,37 @@
+package ai.djl.nupes.calibrate;
+
+/**
+ * Settings of the reconstruction loop.
+ *
+ * @param iterations Adam steps per layer
+ * @param batchSize samples per step
+ * @param weightLearningRate learning rate of the latent weights (in units of the channel maximum)
+ * @param scaleLearningRate learning rate of the log channel scale
+ * @param exponentLearningRate learning rate of the exponent
+ * @param roundingLearningRate learning rate of the learned-rounding variables
+ * @param seed seed of the batch sampling
+ */
+public record CalibrationSettings(
+        int iterations,
+        int batchSize,
+        float weightLearningRate,
+        float scaleLearningRate,
+        float exponentLearningRate,
+        float roundingLearningRate,
+        long seed) {
+
+    /** Validates the settings. */
+    public CalibrationSettings {
+        if (iterations < 0) {
+            throw new IllegalArgumentException("iterations must be ≥ 0, got " + iterations);
+        }
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
+        }
+        for (float lr : new float[] {weightLearningRate, scaleLearningRate, exponentLearningRate, roundingLearningRate}) {
+            if (!(lr >= 0) || !Float.isFinite(lr)) {
+                throw new IllegalArgumentException("learning rates must be finite and ≥ 0, got " + lr);
+            }
+        }
+    }
+}

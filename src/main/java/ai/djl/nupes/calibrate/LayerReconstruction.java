@@ -1,0 +1,61 @@
+package ai.djl.nupes.calibrate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nupes.quantizer.QuantizedWeights;
+
+import java.util.List;
+
+/**
+ * The learnable form of one layer's quantizer during reconstruction: which variables Adam moves,
+ * the weights they give, an optional regulariser, and the integer form they end in.
+ */
+interface LayerReconstruction {
+
+    /**
+     * Returns the optimizers of the learnable variables (possibly empty for a frozen part).
+     *
+     * @return one Adam per variable
+     */
+    List<Adam> optimizers();
+
+    /**
+     * Arrays (besides the optimizers') that a step must temporarily own.
+     *
+     * @return the constant arrays used by {@link #weights}
+     */
+    NDArray[] constants();
+
+    /**
+     * Computes the weights the layer uses this step, inside the gradient collector.
+     *
+     * @return the (fake-)quantized weights in the layer's weight shape
+     */
+    NDArray weights();
+
+    /**
+     * A regularisation term added to the normalised loss; null for none.
+     *
+     * @param iteration the current iteration, 0-based
+     * @param iterations the total
+     * @param manager the step manager
+     * @return the term or null
+     */
+    default NDArray regularizer(int iteration, int iterations, NDManager manager) {
+        return null;
+    }
+
+    /**
+     * Returns the mean exponent now (for logs and reports).
+     *
+     * @return the exponent
+     */
+    float exponent();
+
+    /**
+     * Turns the learned state into codes, maxima and exponents.
+     *
+     * @return the integer form
+     */
+    QuantizedWeights finish();
+}

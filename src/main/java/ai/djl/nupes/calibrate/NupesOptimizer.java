@@ -1,0 +1,321 @@
+package ai.djl.nupes.calibrate;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nupes.LayerReport;
+import ai.djl.nupes.Method;
+import ai.djl.nupes.nn.LayerQuantizer;
+import ai.djl.nupes.nn.QuantizedLayer;
+import ai.djl.nupes.quantizer.QuantizedWeights;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.util.ProgressBar;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+
+/**
+ * The NUPES reconstruction loop: layer by layer in network order, learn each layer's quantizer so
+ * that its output on the already-quantized network's inputs matches the float network's output.
+ *
+ * <p>For layer ℓ with float weights W and learned quantized weights Ŵ:
+ *
+ * <pre>
+ *   loss = mean( (f(x_q; Ŵ) - f(x_f; W))² )
+ * </pre>
+ *
+ * where {@code x_f} is ℓ's input in the float model and {@code x_q} its input in the model whose
+ * earlier layers are already quantized (targets from the float model, inputs from the quantized
+ * prefix). The loss is divided by its value at the data-free start so every layer starts at 1.
+ * Only one layer's inputs are held at a time: two forward passes over the calibration data capture
+ * them, and stop as soon as the layer has seen its input.
+ */
+public final class NupesOptimizer {
+
+    private static final Logger logger = LogManager.getLogger(NupesOptimizer.class);
+    private static final int CAPTURE_BATCH = 128;
+
+    private final CalibrationSettings settings;
+
+    /**
+     * Creates the optimizer.
+     *
+     * @param settings iterations, batch size, learning rates, seed
+     */
+    public NupesOptimizer(CalibrationSettings settings) {
+        this.settings = settings;
+    }
+
+    /**
+     * Quantizes every layer with a data-driven method.
+     *
+     * @param root the model's root block (holding the wrapped layers)
+     * @param layers the wrapped layers, in network order
+     * @param data the calibration inputs
+     * @param method {@link Method#NUPES}, {@link Method#NUPES_FIXED_EXPONENT} or {@link
+     *     Method#LEARNED_ROUNDING}
+     * @param manager the manager for working arrays
+     * @return one report per layer
+     * @throws CancellationException when the thread is interrupted
+     */
+    public List<LayerReport> run(
+            Block root,
+            List<QuantizedLayer> layers,
+            CalibrationData data,
+            Method method,
+            NDManager manager) {
+        if (!method.needsCalibrationData()) {
+            throw new IllegalArgumentException(method + " is data-free");
+        }
+        for (QuantizedLayer l : layers) {
+            l.getQuantizer().setEnabled(false);
+        }
+        List<LayerReport> reports = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            reports.add(optimizeLayer(root, layers, i, data, method, manager));
+        }
+        return reports;
+    }
+
+    private LayerReport optimizeLayer(
+            Block root,
+            List<QuantizedLayer> layers,
+            int index,
+            CalibrationData data,
+            Method method,
+            NDManager manager) {
+        long start = System.nanoTime();
+        LayerQuantizer layer = layers.get(index).getQuantizer();
+        try (NDManager unit = manager.newSubManager()) {
+            LayerSetup setup = new LayerSetup(layer);
+            // inputs from the quantized prefix, then from the float model
+            for (int j = 0; j < layers.size(); j++) {
+                layers.get(j).getQuantizer().setEnabled(j < index);
+            }
+            NDArray quantizedInputs = capture(root, layer, data, unit);
+            for (int j = 0; j < index; j++) {
+                layers.get(j).getQuantizer().setEnabled(false);
+            }
+            NDArray floatInputs = capture(root, layer, data, unit);
+            for (int j = 0; j < index; j++) {
+                layers.get(j).getQuantizer().setEnabled(true);
+            }
+            LayerReconstruction recon = newReconstruction(method, setup, unit);
+            double lossBefore = meanLoss(layer, recon, quantizedInputs, floatInputs, unit);
+            train(layer, recon, quantizedInputs, floatInputs, lossBefore, index, unit);
+            QuantizedWeights result = recon.finish();
+            layer.setQuantizedWeights(result);
+            layer.setEnabled(true);
+            double lossAfter = meanLoss(layer, null, quantizedInputs, floatInputs, unit);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            float initial = mean(setup.exponents);
+            float learned = mean(result.getExponents());
+            logger.info(
+                    "{} [{}] W{}: a {} -> {}, loss {} -> {}, {} s",
+                    layer.getPath(),
+                    method,
+                    setup.spec.getBits(),
+                    String.format("%.3f", initial),
+                    String.format("%.3f", learned),
+                    String.format("%.3e", lossBefore),
+                    String.format("%.3e", lossAfter),
+                    String.format("%.2f", seconds));
+            return new LayerReport(
+                    layer.getPath(),
+                    setup.spec.getBits(),
+                    learned,
+                    initial,
+                    DataFreeCalibration.relativeError(setup.weights, result.decode()),
+                    lossBefore,
+                    lossAfter,
+                    seconds);
+        }
+    }
+
+    private LayerReconstruction newReconstruction(Method method, LayerSetup setup, NDManager unit) {
+        switch (method) {
+            case NUPES:
+                return new PowerReconstruction(
+                        unit, setup, settings.weightLearningRate(), settings.scaleLearningRate(),
+                        settings.exponentLearningRate());
+            case NUPES_FIXED_EXPONENT:
+                return new PowerReconstruction(
+                        unit, setup, settings.weightLearningRate(), settings.scaleLearningRate(), 0f);
+            case LEARNED_ROUNDING:
+                return new RoundingReconstruction(unit, setup, settings.roundingLearningRate());
+            default:
+                throw new IllegalArgumentException(method + " is not a calibration method");
+        }
+    }
+
+    private void train(
+            LayerQuantizer layer,
+            LayerReconstruction recon,
+            NDArray quantizedInputs,
+            NDArray floatInputs,
+            double lossBefore,
+            int layerIndex,
+            NDManager unit) {
+        int iterations = settings.iterations();
+        long n = quantizedInputs.getShape().get(0);
+        int batch = (int) Math.min(settings.batchSize(), n);
+        Random random = new Random(settings.seed() * 1_000_003L + layerIndex);
+        float normalizer = (float) (lossBefore > 0 ? 1 / lossBefore : 1);
+        NDArray[] ownedArrays = ownedArrays(recon, quantizedInputs, floatInputs);
+        ProgressBar progress = new ProgressBar(layer.getPath(), iterations);
+        progress.start(0);
+        for (int it = 0; it < iterations; it++) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new CancellationException("calibration interrupted at layer " + layer.getPath());
+            }
+            try (NDManager step = unit.newSubManager()) {
+                step.tempAttachAll(ownedArrays);
+                long[] indices = new long[batch];
+                for (int b = 0; b < batch; b++) {
+                    indices[b] = random.nextInt((int) n);
+                }
+                NDArray idx = step.create(indices);
+                NDList x = new NDList(quantizedInputs.get(idx));
+                NDArray target = floatTarget(layer, floatInputs.get(idx), step);
+                float lossValue;
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray out = layer.forwardWith(new ParameterStore(step, false), x, recon.weights()).head();
+                    NDArray loss = out.sub(target).square().mean().mul(normalizer);
+                    NDArray reg = recon.regularizer(it, iterations, step);
+                    NDArray total = reg == null ? loss : loss.add(reg);
+                    gc.backward(total);
+                    lossValue = loss.getFloat();
+                }
+                for (Adam adam : recon.optimizers()) {
+                    adam.step(step);
+                }
+                if (recon instanceof PowerReconstruction) {
+                    ((PowerReconstruction) recon).project();
+                }
+                if (it % 10 == 9 || it == iterations - 1) {
+                    progress.update(it + 1, String.format("loss %.4f a %.3f", lossValue, recon.exponent()));
+                }
+            }
+        }
+        progress.end();
+        int skipped = recon.optimizers().stream().mapToInt(Adam::skipped).sum();
+        if (skipped > 0) {
+            logger.warn("{}: {} update(s) skipped for non-finite gradients", layer.getPath(), skipped);
+        }
+    }
+
+    /** The float layer's output on its float-model input: the reconstruction target. */
+    private static NDArray floatTarget(LayerQuantizer layer, NDArray floatInput, NDManager step) {
+        return layer.getFloatLayer()
+                .forward(new ParameterStore(step, false), new NDList(floatInput), false)
+                .head()
+                .stopGradient();
+    }
+
+    /**
+     * Every array a step touches, once each (attaching one twice would hand it to the step for
+     * good), so that temporaries are created in, and die with, the step.
+     */
+    private static NDArray[] ownedArrays(LayerReconstruction recon, NDArray... inputs) {
+        Set<NDArray> owned = Collections.newSetFromMap(new IdentityHashMap<>());
+        owned.addAll(List.of(inputs));
+        for (Adam adam : recon.optimizers()) {
+            owned.addAll(List.of(adam.arrays()));
+        }
+        owned.addAll(List.of(recon.constants()));
+        return owned.toArray(new NDArray[0]);
+    }
+
+    /** Mean reconstruction loss over all samples: of recon's weights, or of the installed codes. */
+    private static double meanLoss(
+            LayerQuantizer layer,
+            LayerReconstruction recon,
+            NDArray quantizedInputs,
+            NDArray floatInputs,
+            NDManager unit) {
+        long n = quantizedInputs.getShape().get(0);
+        double sum = 0;
+        long count = 0;
+        for (long from = 0; from < n; from += CAPTURE_BATCH) {
+            long to = Math.min(n, from + CAPTURE_BATCH);
+            try (NDManager step = unit.newSubManager()) {
+                NDArray xq = quantizedInputs.get(from + ":" + to);
+                xq.attach(step);
+                NDArray xf = floatInputs.get(from + ":" + to);
+                xf.attach(step);
+                NDArray target = floatTarget(layer, xf, step);
+                NDArray out;
+                if (recon == null) {
+                    out = layer.forward(new ParameterStore(step, false), new NDList(xq), false, null).head();
+                } else {
+                    step.tempAttachAll(ownedArrays(recon));
+                    NDArray w = recon.weights();
+                    out = layer.forwardWith(new ParameterStore(step, false), new NDList(xq), w).head();
+                }
+                NDArray err = out.sub(target).square().sum();
+                sum += err.getFloat();
+                count += target.size();
+            }
+        }
+        return sum / count;
+    }
+
+    /** Runs the model over the calibration data and returns the inputs the layer receives. */
+    private static NDArray capture(Block root, LayerQuantizer layer, CalibrationData data, NDManager unit) {
+        List<NDArray> parts = new ArrayList<>();
+        layer.setInputListener(
+                inputs -> {
+                    NDArray copy = inputs.head().duplicate();
+                    copy.attach(unit);
+                    parts.add(copy);
+                    throw new InputCaptured();
+                });
+        try {
+            for (int from = 0; from < data.size(); from += CAPTURE_BATCH) {
+                try (NDManager step = unit.newSubManager()) {
+                    NDList batch = data.range(step, from, Math.min(data.size(), from + CAPTURE_BATCH));
+                    try {
+                        root.forward(new ParameterStore(step, false), batch, false);
+                        throw new IllegalStateException(
+                                "layer " + layer.getPath() + " is not reached by the model's forward pass");
+                    } catch (InputCaptured expected) {
+                        // the layer saw this batch; nothing after it needs to run
+                    }
+                }
+            }
+        } finally {
+            layer.setInputListener(null);
+        }
+        NDArray all = NDArrays.concat(new NDList(parts));
+        all.attach(unit);
+        for (NDArray p : parts) {
+            p.close();
+        }
+        return all;
+    }
+
+    private static float mean(float[] values) {
+        return DataFreeCalibration.mean(values);
+    }
+
+    /** Thrown by the capture listener to stop a forward pass once the layer has its input. */
+    private static final class InputCaptured extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        InputCaptured() {
+            super(null, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package ai.djl.nupes.quantizer;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * The power quantizer as differentiable NDArray operations, for calibration.
+ *
+ * <p>Numerical safety (the derivative {@code d|x|^a/da = |x|^a·ln|x|} is unbounded near 0 and the
+ * inverse power {@code (|c|/D)^(1/a)} has {@code ln 0} at code 0):
+ *
+ * <ul>
+ *   <li>magnitudes are normalised by the channel maximum, {@code r = |w|/m ≤ 1}, and floored at
+ *       {@link #LOG_FLOOR} before the logarithm: {@code r^a = exp(a·ln max(r, 1e-6))}, so {@code
+ *       |ln r| ≤ 13.8} and every gradient is finite;
+ *   <li>the inverse power is taken the same way and multiplied by a mask that is exactly 0 for code
+ *       0, so the value is exact and the gradient finite;
+ *   <li>the exponent is clipped to {@link ExponentRange} inside the graph (the optimizer also
+ *       projects it back after each step).
+ * </ul>
+ */
+public final class PowerQuantizerOps {
+
+    /** Floor of a normalised magnitude before its logarithm. */
+    public static final float LOG_FLOOR = 1e-6f;
+
+    private PowerQuantizerOps() {}
+
+    /**
+     * Rounds with a straight-through gradient: the value of {@code round(x)}, the gradient of x.
+     *
+     * @param x the input
+     * @return the rounded input
+     */
+    public static NDArray steRound(NDArray x) {
+        return x.add(x.round().sub(x).stopGradient());
+    }
+
+    /**
+     * Signed normalised power {@code x = sign(w)·(clip(|w|/m, 0, 1))^a}, computed in the log domain.
+     *
+     * @param w weights
+     * @param max channel maxima m, broadcastable to w, positive
+     * @param exponent a, broadcastable to w
+     * @return x in [-1, 1]
+     */
+    public static NDArray signedPower(NDArray w, NDArray max, NDArray exponent) {
+        NDArray r = w.abs().div(max).clip(LOG_FLOOR, 1f);
+        NDArray a = exponent.clip(ExponentRange.MIN, ExponentRange.MAX);
+        return r.log().mul(a).exp().mul(w.sign());
+    }
+
+    /**
+     * Integer code of a continuous code index with a straight-through gradient: on the symmetric
+     * grid {@code clip(round(u), -Q, Q)}; on the half-integer grid the odd code {@code 2·clip(floor
+     * (u + 1/2), -2^(b-1), Q) + 1}.
+     *
+     * @param continuousIndex u (see {@link Grid#continuousIndex})
+     * @param spec bits and grid
+     * @return the integer code c (value exact, gradient of u or 2u)
+     */
+    public static NDArray steCode(NDArray continuousIndex, QuantizerSpec spec) {
+        NDArray index = steRound(continuousIndex).clip(spec.minCode(), spec.maxCode());
+        return spec.getGrid() == Grid.SYMMETRIC ? index : index.mul(2).add(1);
+    }
+
+    /**
+     * Decodes integer codes: {@code sign(c)·m·(|c|/D)^(1/a)}, exactly 0 for code 0.
+     *
+     * @param code integer codes (may carry a straight-through gradient)
+     * @param max channel maxima m
+     * @param exponent a
+     * @param spec bits and grid
+     * @return decoded weights
+     */
+    public static NDArray decode(NDArray code, NDArray max, NDArray exponent, QuantizerSpec spec) {
+        NDArray magnitude = code.abs().div(spec.getGrid().denominator(spec.getBits()));
+        NDArray nonZero = magnitude.gt(0f).toType(magnitude.getDataType(), false);
+        NDArray a = exponent.clip(ExponentRange.MIN, ExponentRange.MAX);
+        // (|c|/D)^(1/a) = exp(ln(max(|c|/D, floor)) / a), masked to 0 at code 0
+        NDArray level = magnitude.maximum(LOG_FLOOR).log().div(a).exp().mul(nonZero);
+        return level.mul(max).mul(code.sign());
+    }
+
+    /**
+     * Integer codes of weights, outside any gradient graph: {@code c = code(sign(w)·(|w|/m)^a)}.
+     *
+     * @param weights the weights
+     * @param max channel maxima m
+     * @param exponent a
+     * @param spec bits and grid
+     * @return the integer codes (no gradient)
+     */
+    public static NDArray encode(NDArray weights, NDArray max, NDArray exponent, QuantizerSpec spec) {
+        NDArray x = signedPower(weights.stopGradient(), max.stopGradient(), exponent.stopGradient());
+        return steCode(continuousIndex(x, spec), spec).stopGradient();
+    }
+
+    /**
+     * Fake quantization with gradients to the latent weights, the exponent and the maximum.
+     *
+     * <p>Value: exactly {@code decode(encode(V))}. Gradients (our design):
+     *
+     * <ul>
+     *   <li>latent weights V: straight through, identity inside {@code [-m, m]} and zero outside, so
+     *       a weight can drift across any number of grid levels;
+     *   <li>exponent a and maximum m: through the decode with the codes held fixed, {@code ∂ŵ/∂a =
+     *       -ŵ·ln(|c|/D)/a²} and {@code ∂ŵ/∂m = ŵ/m}: moving a moves every level of the grid at
+     *       once, and the loss says which way helps. The encode is not differentiated, so the
+     *       unbounded {@code |w|^a·ln|w|} term never enters; {@code ln(|c|/D)} is bounded by {@code
+     *       ln D} and masked at code 0.
+     * </ul>
+     *
+     * @param latent latent weights V
+     * @param max channel maxima m, broadcastable to V
+     * @param exponent a, broadcastable to V
+     * @param spec bits and grid
+     * @return the fake-quantized weights
+     */
+    public static NDArray fakeQuantize(
+            NDArray latent, NDArray max, NDArray exponent, QuantizerSpec spec) {
+        NDArray quantized = decode(encode(latent, max, exponent, spec), max, exponent, spec);
+        NDArray m = max.stopGradient();
+        NDArray clipped = latent.minimum(m).maximum(m.neg());
+        return quantized.add(clipped.sub(clipped.stopGradient()));
+    }
+
+    /**
+     * The continuous code index of signed normalised values, as {@link Grid#continuousIndex}.
+     *
+     * @param x values in [-1, 1]
+     * @param spec bits and grid
+     * @return the continuous indices
+     */
+    public static NDArray continuousIndex(NDArray x, QuantizerSpec spec) {
+        int d = spec.getGrid().denominator(spec.getBits());
+        return spec.getGrid() == Grid.SYMMETRIC ? x.mul(d) : x.mul(d).sub(1).div(2);
+    }
+}

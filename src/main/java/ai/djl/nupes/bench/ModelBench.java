@@ -117,6 +117,24 @@ public final class ModelBench implements AutoCloseable {
     }
 
     /**
+     * Returns the test set used for evaluation.
+     *
+     * @return the dataset
+     */
+    public FashionMnistIdx getTestSet() {
+        return testSet;
+    }
+
+    /**
+     * Returns the loaded model.
+     *
+     * @return the model
+     */
+    public ZooModel<NDList, NDList> getModel() {
+        return model;
+    }
+
+    /**
      * Returns the float accuracy.
      *
      * @return the accuracy

@@ -27,11 +27,14 @@ interface LayerReconstruction {
     NDArray[] constants();
 
     /**
-     * Computes the weights the layer uses this step, inside the gradient collector.
+     * Computes the weights the layer uses this step, inside the gradient collector; variables that
+     * do not learn at this iteration are kept out of the graph.
      *
+     * @param iteration the iteration, 0-based
+     * @param iterations the total
      * @return the (fake-)quantized weights in the layer's weight shape
      */
-    NDArray weights();
+    NDArray weights(int iteration, int iterations);
 
     /**
      * A regularisation term added to the normalised loss; null for none.

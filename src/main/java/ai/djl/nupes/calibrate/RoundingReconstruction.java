@@ -90,7 +90,7 @@ final class RoundingReconstruction implements LayerReconstruction {
     }
 
     @Override
-    public NDArray weights() {
+    public NDArray weights(int iteration, int iterations) {
         return lower.add(softRounding().mul(gap)).mul(channelMax);
     }
 

@@ -35,7 +35,7 @@ final class BenchCommand {
                 rows.add(bench.floatRow());
                 for (String b : bits) {
                     for (String m : methods) {
-                        rows.add(bench.run(Method.of(m), Integer.parseInt(b)));
+                        rows.add(bench.run(options.config(Method.of(m), Integer.parseInt(b)).build()));
                     }
                 }
             }

@@ -1,6 +1,9 @@
 package ai.djl.nupes.cli;
 
+import ai.djl.nupes.Method;
+import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.data.FashionMnistIdx;
+import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.data.SubsetBundler;
 import ai.djl.nupes.models.TestModel;
 import ai.djl.nupes.models.TestModelTrainer;
@@ -21,13 +24,16 @@ public final class NupesCli {
             String.join(
                     "\n",
                     "usage: <command> [options]",
-                    "  quantize [--model cnn] [--bits 4]     quantize a bundled test model, print the table",
-                    "  bench [--models mlp,cnn,...] [--bits 8,4,3,2]",
+                    "  quantize [--model cnn] [--bits 4] [--methods ...]",
+                    "                                         quantize a bundled test model, print the table",
+                    "  bench [--models mlp,cnn,...] [--bits 8,4,3,2] [--methods ...]",
                     "                                         accuracy table for every method; writes"
                             + " target/bench/accuracy.json",
                     "  train <mlp|cnn|resnet|transformer|all> retrain a test model on the full"
                             + " Fashion-MNIST into test-models/",
-                    "  bundle-data                            rewrite the bundled Fashion-MNIST subsets");
+                    "  bundle-data                            rewrite the bundled Fashion-MNIST subsets",
+                    "shared options: --iterations N --samples N --seed N --grid symmetric|half-integer"
+                            + " --data DIR");
 
     private NupesCli() {}
 
@@ -125,6 +131,22 @@ public final class NupesCli {
 
         Path getPath(String key, String fallback) {
             return Paths.get(get(key, fallback));
+        }
+
+        /** A config builder from the shared options: --iterations, --samples, --grid, --seed. */
+        NupesConfig.Builder config(Method method, int bits) {
+            NupesConfig.Builder b =
+                    NupesConfig.builder()
+                            .optMethod(method)
+                            .setBits(bits)
+                            .optIterations(getInt("iterations", NupesConfig.DEFAULT_ITERATIONS))
+                            .optCalibrationSamples(getInt("samples", NupesConfig.DEFAULT_SAMPLES))
+                            .optSeed(getInt("seed", 0));
+            String grid = get("grid", null);
+            if (grid != null) {
+                b.optGrid(Grid.valueOf(grid.toUpperCase(java.util.Locale.ROOT).replace('-', '_')));
+            }
+            return b;
         }
     }
 }

@@ -13,8 +13,9 @@ import java.util.List;
 
 /**
  * {@code quantize} (the default command): quantizes a bundled test model (the CNN unless {@code
- * --model} says otherwise) data-free at W8/W4/W3/W2 with uniform, global and per-layer power
- * quantization, evaluated on the bundled test subset, and prints the table rows.
+ * --model} says otherwise) at W4 with uniform, per-layer PowerQuant and NUPES (calibrated on the
+ * bundled 2048-image training subset), evaluates each on the bundled 2000-image test subset and
+ * prints float and quantized accuracy side by side.
  */
 final class QuantizeCommand {
 
@@ -22,15 +23,15 @@ final class QuantizeCommand {
 
     static void run(NupesCli.Options options) throws Exception {
         TestModel model = TestModel.of(options.get("model", "cnn"));
-        List<String> bits = options.getList("bits", "8,4,3,2");
-        List<String> methods = options.getList("methods", BenchCommand.DEFAULT_METHODS);
+        List<String> bits = options.getList("bits", "4");
+        List<String> methods = options.getList("methods", "uniform,powerquant-layer,nupes");
         Path data = options.getPath("data", FashionMnistIdx.BUNDLED_DIRECTORY.toString());
         List<AccuracyRow> rows = new ArrayList<>();
         try (ModelBench bench = new ModelBench(model, data)) {
             rows.add(bench.floatRow());
             for (String b : bits) {
                 for (String m : methods) {
-                    rows.add(bench.run(Method.of(m), Integer.parseInt(b)));
+                    rows.add(bench.run(options.config(Method.of(m), Integer.parseInt(b)).build()));
                 }
             }
         }

@@ -25,7 +25,7 @@ final class SubstitutingParameterStore extends ParameterStore {
     /** {@inheritDoc} */
     @Override
     public NDArray getValue(ai.djl.nn.Parameter parameter, Device device, boolean training) {
-        NDArray replacement = replacements.get(parameter);
+        NDArray replacement = parameter == null ? null : replacements.get(parameter);
         if (replacement != null) {
             return replacement;
         }

@@ -82,20 +82,6 @@ public final class PowerQuantizerOps {
     }
 
     /**
-     * Integer codes of weights, outside any gradient graph: {@code c = code(sign(w)·(|w|/m)^a)}.
-     *
-     * @param weights the weights
-     * @param max channel maxima m
-     * @param exponent a
-     * @param spec bits and grid
-     * @return the integer codes (no gradient)
-     */
-    public static NDArray encode(NDArray weights, NDArray max, NDArray exponent, QuantizerSpec spec) {
-        NDArray x = signedPower(weights.stopGradient(), max.stopGradient(), exponent.stopGradient());
-        return steCode(continuousIndex(x, spec), spec).stopGradient();
-    }
-
-    /**
      * Fake quantization with gradients to the latent weights, the exponent and the maximum.
      *
      * <p>Value: exactly {@code decode(encode(V))}. Gradients (our design):
@@ -103,12 +89,16 @@ public final class PowerQuantizerOps {
      * <ul>
      *   <li>latent weights V: straight through, identity inside {@code [-m, m]} and zero outside, so
      *       a weight can drift across any number of grid levels;
-     *   <li>exponent a and maximum m: through the decode with the codes held fixed, {@code ∂ŵ/∂a =
-     *       -ŵ·ln(|c|/D)/a²} and {@code ∂ŵ/∂m = ŵ/m}: moving a moves every level of the grid at
-     *       once, and the loss says which way helps. The encode is not differentiated, so the
-     *       unbounded {@code |w|^a·ln|w|} term never enters; {@code ln(|c|/D)} is bounded by {@code
-     *       ln D} and masked at code 0.
+     *   <li>exponent a and maximum m: through the whole encode → round → decode path, the rounding
+     *       passed straight through and V held fixed. Like a learned step size, this gradient only
+     *       sees the rounding residual: where {@code decode(encode(w))} would reproduce w exactly
+     *       it vanishes. The encode's {@code ∂(r^a)/∂a = r^a·ln r} is bounded because {@code r =
+     *       |w|/m} is floored at {@link #LOG_FLOOR}; the decode's {@code ln(|c|/D)} is floored and
+     *       masked at code 0.
      * </ul>
+     *
+     * <p>Differentiating the decode alone, with the codes held fixed, is cheaper but blind to the
+     * rounding residual: it fits the levels to the codes already chosen.
      *
      * @param latent latent weights V
      * @param max channel maxima m, broadcastable to V
@@ -118,7 +108,8 @@ public final class PowerQuantizerOps {
      */
     public static NDArray fakeQuantize(
             NDArray latent, NDArray max, NDArray exponent, QuantizerSpec spec) {
-        NDArray quantized = decode(encode(latent, max, exponent, spec), max, exponent, spec);
+        NDArray x = signedPower(latent.stopGradient(), max, exponent);
+        NDArray quantized = decode(steCode(continuousIndex(x, spec), spec), max, exponent, spec);
         NDArray m = max.stopGradient();
         NDArray clipped = latent.minimum(m).maximum(m.neg());
         return quantized.add(clipped.sub(clipped.stopGradient()));

@@ -1,0 +1,166 @@
+package ai.djl.nupes.calibrate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+import ai.djl.nupes.Method;
+import ai.djl.nupes.nn.QuantizedLinear;
+import ai.djl.nupes.quantizer.Grid;
+import ai.djl.nupes.quantizer.PowerQuantizer;
+import ai.djl.nupes.quantizer.PowerQuantizerOps;
+import ai.djl.nupes.quantizer.QuantizedWeights;
+import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.training.GradientCollector;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.Random;
+
+class NupesOptimizerTest {
+
+    @ParameterizedTest
+    @EnumSource(Grid.class)
+    void exponentGradientIsFiniteForZerosTinyValuesAndOutliers(Grid grid) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            float[] w = {0f, 0f, 1e-30f, -1e-12f, 1e-7f, 0.01f, -0.02f, 0.015f, 3f, -0.01f, 0f, 0.005f};
+            // channel 0 holds a 100x outlier (3 vs ~0.03), channel 1 exact zeros and tiny values
+            NDArray latent = manager.create(w, new Shape(2, 6));
+            NDArray max = manager.create(new float[] {3f, 0.02f}, new Shape(2, 1));
+            NDArray exponent = manager.create(new float[] {0.6f}, new Shape(1, 1));
+            NDArray target = manager.create(w, new Shape(2, 6)).mul(1.1f);
+            for (NDArray v : new NDArray[] {latent, max, exponent}) {
+                v.setRequiresGradient(true);
+            }
+            QuantizerSpec spec = QuantizerSpec.of(3).withGrid(grid);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray q = PowerQuantizerOps.fakeQuantize(latent, max, exponent, spec);
+                gc.backward(q.sub(target).square().sum());
+            }
+            for (NDArray v : new NDArray[] {latent, max, exponent}) {
+                float[] g = v.getGradient().toFloatArray();
+                for (float x : g) {
+                    assertTrue(Float.isFinite(x), "non-finite gradient " + java.util.Arrays.toString(g));
+                }
+            }
+            assertNotEquals(0f, exponent.getGradient().getFloat(0, 0), "the exponent must get a signal");
+        }
+    }
+
+    @Test
+    void fakeQuantizationValueEqualsTheReferenceQuantizer() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Random r = new Random(5);
+            float[] w = new float[4 * 50];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) (r.nextGaussian() * 0.1);
+            }
+            for (Grid grid : Grid.values()) {
+                QuantizerSpec spec = QuantizerSpec.of(4).withGrid(grid);
+                QuantizedWeights ref = PowerQuantizer.quantize("l", w, new long[] {4, 50}, spec, new float[] {0.6f});
+                float[] maxima = ref.getMaxima();
+                NDArray q =
+                        PowerQuantizerOps.fakeQuantize(
+                                manager.create(w, new Shape(4, 50)),
+                                manager.create(maxima, new Shape(4, 1)),
+                                manager.create(new float[] {0.6f}, new Shape(1, 1)),
+                                spec);
+                assertArrayEquals(ref.decode(), q.toFloatArray(), 2e-6f, grid.toString());
+            }
+        }
+    }
+
+    @Test
+    void theLearnedExponentMovesTowardAKnownBetterExponent() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            // Laplace weights: the exponent that best reconstructs them at 3 bits is far below 1
+            QuantizerSpec spec = QuantizerSpec.of(3);
+            Random r = new Random(3);
+            int channels = 16;
+            int n = channels * 256;
+            float[] w = new float[n];
+            for (int i = 0; i < n; i++) {
+                double u = r.nextDouble() - 0.5;
+                w[i] = (float) (-0.05 * Math.signum(u) * Math.log(1 - 2 * Math.abs(u)));
+            }
+            float best = ai.djl.nupes.quantizer.ExponentSearch.forLayer(w, channels, spec).exponent();
+            float[] maxima = PowerQuantizer.channelMaxima(w, channels, spec.getScaleGranularity());
+            NDArray target = manager.create(w, new Shape(channels, 256));
+            NDArray latent = target.duplicate();
+            NDArray max = manager.create(maxima, new Shape(channels, 1));
+            float start = 1f;
+            NDArray exponent = manager.create(new float[] {start}, new Shape(1, 1));
+            Adam adam = new Adam(exponent, 1e-2f);
+            for (int it = 0; it < 100; it++) {
+                try (NDManager step = manager.newSubManager()) {
+                    step.tempAttachAll(latent, max, target);
+                    step.tempAttachAll(adam.arrays());
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray q = PowerQuantizerOps.fakeQuantize(latent, max, exponent, spec);
+                        gc.backward(q.sub(target).square().mean());
+                    }
+                    adam.step(step, 0, 1_000_000);
+                }
+            }
+            float learned = exponent.getFloat(0, 0);
+            assertTrue(best < 0.8f, "the known better exponent is " + best);
+            assertTrue(Math.abs(learned - best) < Math.abs(start - best) / 2,
+                    "a went from " + start + " to " + learned + ", the better exponent is " + best);
+        }
+    }
+
+    @Test
+    void aWeightCanCrossSeveralGridLevels() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Linear floatLayer = Linear.builder().setUnits(1).optBias(false).build();
+            floatLayer.initialize(manager, DataType.FLOAT32, new Shape(1, 4));
+            floatLayer.getParameters().get("weight").getArray().set(new float[] {0.1f, -0.2f, 0.3f, 1f});
+            QuantizerSpec spec = QuantizerSpec.of(4);
+            QuantizedLinear layer = new QuantizedLinear("fc", floatLayer, spec);
+            NDArray floatInputs = manager.randomNormal(new Shape(256, 4));
+            // the quantized prefix delivers input 0 at a quarter of its float size: to match the
+            // float output, weight 0 must grow from 0.1 to 0.4
+            NDArray quantizedInputs = floatInputs.mul(manager.create(new float[] {0.25f, 1, 1, 1}));
+            LayerSetup setup = new LayerSetup(layer.getQuantizer());
+            QuantizedWeights dataFree =
+                    PowerQuantizer.quantize("fc", setup.weights, setup.shape, spec, setup.exponents);
+            NupesOptimizer optimizer =
+                    new NupesOptimizer(new CalibrationSettings(400, 64, 5e-3f, 1e-3f, 1e-2f, 1e-2f, 7));
+            NupesOptimizer.Reconstructed r =
+                    optimizer.reconstruct(
+                            layer.getQuantizer(), setup, quantizedInputs, floatInputs, Method.NUPES, 0, manager);
+            int moved = r.weights().getCodes()[0] - dataFree.getCodes()[0];
+            assertTrue(moved >= 2, "weight 0 moved " + moved + " level(s): " + dataFree.getCodes()[0] + " -> "
+                    + r.weights().getCodes()[0]);
+            assertTrue(r.lossAfter() < r.lossBefore() / 4, r.lossBefore() + " -> " + r.lossAfter());
+        }
+    }
+
+    @Test
+    void calibrationDataKeepsTheRequestedSampleCount() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            java.util.List<NDList> batches = new java.util.ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                batches.add(new NDList(manager.full(new Shape(10, 3), (float) i)));
+            }
+            try (CalibrationData data = CalibrationData.of(batches, 23, manager)) {
+                assertEquals(23, data.size());
+                NDArray all = data.range(manager, 0, 23).head();
+                assertEquals(2f, all.getFloat(22, 0)); // samples 20..22 come from the third batch
+            }
+            assertThrows(IllegalArgumentException.class, () -> CalibrationData.of(java.util.List.of(), 4, manager));
+            assertThrows(IllegalArgumentException.class, () -> CalibrationData.of(batches, 0, manager));
+        }
+    }
+}

@@ -159,13 +159,20 @@ public final class NupesConfig {
     }
 
     /**
-     * The grid a layer gets when none is chosen: the symmetric grid (with a zero level).
+     * The grid a layer gets when none is chosen: the 2^b-level {@link Grid#HALF_INTEGER} grid at 2
+     * and 3 bits, the symmetric grid with a zero level from 4 bits up.
+     *
+     * <p>Measured on the bundled CNN (2000 bundled test images, default settings), accuracy %
+     * symmetric → half-integer: W4 PowerQuant 91.30 → 91.55, NUPES 92.00 → 91.70; W3 PowerQuant
+     * 91.45 → 90.80, NUPES 91.45 → 91.95; W2 PowerQuant 34.75 → 85.25, NUPES 83.60 → 91.00. Three
+     * levels cannot hold a 2-bit layer; at 3 bits the extra level helps NUPES; at 4 bits the two are
+     * within noise and the zero level is kept.
      *
      * @param bits the layer's bit width
      * @return the grid
      */
     public static Grid defaultGrid(int bits) {
-        return Grid.SYMMETRIC;
+        return bits <= 3 ? Grid.HALF_INTEGER : Grid.SYMMETRIC;
     }
 
     /** {@inheritDoc} */

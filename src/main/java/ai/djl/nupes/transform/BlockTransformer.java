@@ -134,6 +134,39 @@ public final class BlockTransformer {
         }
     }
 
+    /**
+     * Replaces the block at a path (as {@link #candidates} names it) by what {@code replacement}
+     * makes of it.
+     *
+     * @param root the root block
+     * @param path the block's path, child names joined by {@code /} ({@code root} for the root)
+     * @param replacement turns the block found into its replacement
+     * @return the new root (the replacement when the path names the root)
+     * @throws IllegalArgumentException when no block has that path
+     */
+    public static Block replaceAt(Block root, String path, java.util.function.UnaryOperator<Block> replacement) {
+        if ("root".equals(path)) {
+            return replacement.apply(root);
+        }
+        Block parent = null;
+        Block here = root;
+        String name = null;
+        for (String part : path.split("/")) {
+            Block next = here.getChildren().get(part);
+            if (next == null) {
+                throw new IllegalArgumentException(
+                        "no block at '" + path + "': '" + part + "' is not a child of "
+                                + here.getClass().getSimpleName() + " (children: "
+                                + here.getChildren().keys() + ')');
+            }
+            parent = here;
+            name = part;
+            here = next;
+        }
+        BlockRewriter.replaceChild(parent, name, here, replacement.apply(here), path);
+        return root;
+    }
+
     private static void collectQuantized(Block block, List<QuantizedLayer> out) {
         if (block instanceof QuantizedLayer) {
             out.add((QuantizedLayer) block);

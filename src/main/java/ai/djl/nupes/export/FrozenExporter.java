@@ -1,0 +1,274 @@
+package ai.djl.nupes.export;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nupes.LayerReport;
+import ai.djl.nupes.QuantizedModel;
+import ai.djl.nupes.nn.FrozenLayer;
+import ai.djl.nupes.nn.FrozenWeights;
+import ai.djl.nupes.nn.LayerQuantizer;
+import ai.djl.nupes.nn.QuantizedLayer;
+import ai.djl.nupes.quantizer.Granularity;
+import ai.djl.nupes.quantizer.QuantizedWeights;
+import ai.djl.nupes.transform.BlockTransformer;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Stream;
+
+/**
+ * Writes a quantized model as a frozen model directory that {@code
+ * Criteria.builder().optModelPath(dir)} loads with no other argument:
+ *
+ * <pre>
+ * dir/
+ *   serving.properties   blockFactory=ai.djl.nupes.export.FrozenBlockFactory, option.modelName
+ *   manifest.json        versions, architecture, per-layer bits/exponents/shape/checksums, provenance
+ *   NAME-0000.params     DJL parameters: float parameters of the unquantized blocks, and per frozen
+ *                        layer its packed UINT8 codes, FLOAT32 scales, exponents and bias
+ * </pre>
+ *
+ * <p>The directory is written under a temporary name beside the target and renamed into place, so
+ * a failed export leaves nothing half-written; an existing target is refused unless {@link
+ * ExportOptions.Builder#optOverwrite} says otherwise.
+ */
+public final class FrozenExporter {
+
+    private static final Logger logger = LogManager.getLogger(FrozenExporter.class);
+    private static final String PRODUCER = "djl-nupes 0.1.0";
+
+    private FrozenExporter() {}
+
+    /**
+     * Exports a quantized model.
+     *
+     * @param quantized the result of {@code Nupes.quantize}
+     * @param dir the target directory
+     * @param options the options
+     * @return the manifest written
+     * @throws IOException when the target exists (and overwrite is off), the architecture is unknown,
+     *     or writing fails
+     */
+    public static Manifest export(QuantizedModel quantized, Path dir, ExportOptions options)
+            throws IOException {
+        Path target = dir.toAbsolutePath().normalize();
+        if (Files.exists(target) && !options.overwrite()) {
+            throw new IOException(target + " already exists; choose another directory or export with"
+                    + " ExportOptions.builder().optOverwrite(true)");
+        }
+        Model model = quantized.getModel();
+        Manifest.Architecture architecture = architecture(model, options);
+        String name = options.modelName() != null ? options.modelName() : target.getFileName().toString();
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".tmp");
+        try {
+            Manifest manifest = writeInto(quantized, tmp, name, architecture, options);
+            moveIntoPlace(tmp, target);
+            logger.info("exported {} frozen layer(s) to {}", manifest.layers().size(), target);
+            return manifest;
+        } finally {
+            deleteRecursively(tmp);
+        }
+    }
+
+    private static Manifest writeInto(
+            QuantizedModel quantized,
+            Path tmp,
+            String name,
+            Manifest.Architecture architecture,
+            ExportOptions options)
+            throws IOException {
+        Model model = quantized.getModel();
+        List<QuantizedLayer> layers = quantized.getLayers();
+        List<Manifest.Layer> entries = new ArrayList<>();
+        Block root = model.getBlock();
+        try (NDManager manager = model.getNDManager().newSubManager()) {
+            List<FrozenLayer> frozen = new ArrayList<>();
+            for (QuantizedLayer layer : layers) {
+                frozen.add(freeze(layer, manager));
+            }
+            // swap the frozen blocks in, save, and swap the wrappers back whatever happens
+            Block swapped = root;
+            int done = 0;
+            try {
+                for (; done < layers.size(); done++) {
+                    FrozenLayer f = frozen.get(done);
+                    swapped = BlockTransformer.replaceAt(swapped, layers.get(done).getPath(), b -> f);
+                }
+                // a carrier model saves the tree, so the caller's model keeps its own directory
+                try (Model carrier =
+                        Model.newInstance(name, model.getNDManager().getDevice(), engineName(model))) {
+                    carrier.setBlock(swapped);
+                    carrier.setProperty("Epoch", "0");
+                    carrier.save(tmp, name);
+                }
+            } finally {
+                Block restored = swapped;
+                for (int i = 0; i < done; i++) {
+                    QuantizedLayer wrapper = layers.get(i);
+                    restored = BlockTransformer.replaceAt(restored, wrapper.getPath(), b -> wrapper);
+                }
+                model.setBlock(restored);
+            }
+            for (int i = 0; i < layers.size(); i++) {
+                entries.add(entry(layers.get(i), frozen.get(i).getFrozenWeights(), quantized));
+            }
+        }
+        String paramsFile = name + "-0000.params";
+        if (!Files.isRegularFile(tmp.resolve(paramsFile))) {
+            throw new IOException("expected " + paramsFile + " in " + tmp);
+        }
+        String serving =
+                "# a djl-nupes frozen model: Criteria.builder().optModelPath(<this directory>)\n"
+                        + "engine=" + engineName(model) + '\n'
+                        + "blockFactory=" + FrozenBlockFactory.class.getName() + '\n'
+                        + "option.modelName=" + name + '\n';
+        Files.writeString(tmp.resolve("serving.properties"), serving, StandardCharsets.UTF_8);
+        var report = quantized.getReport();
+        Manifest manifest =
+                new Manifest(
+                        Manifest.FORMAT,
+                        Manifest.FORMAT_VERSION,
+                        Manifest.QUANTIZER_VERSION,
+                        PRODUCER,
+                        name,
+                        paramsFile,
+                        architecture,
+                        options.decode(),
+                        entries,
+                        new Manifest.Calibration(
+                                report.method().id(),
+                                report.calibrationSamples(),
+                                report.seed(),
+                                report.calibrationSha256()),
+                        options.accuracy());
+        manifest.write(tmp.resolve(Manifest.FILE));
+        return manifest;
+    }
+
+    private static String engineName(Model model) {
+        return model.getNDManager().getEngine().getEngineName();
+    }
+
+    private static FrozenLayer freeze(QuantizedLayer layer, NDManager manager) {
+        LayerQuantizer q = layer.getQuantizer();
+        QuantizedWeights weights = q.getQuantizedWeights();
+        if (weights == null) {
+            throw new IllegalStateException("layer '" + q.getPath() + "' has no quantized weights to export");
+        }
+        Parameter bias = q.getBiasParameter();
+        FrozenLayer f =
+                new FrozenWeights.Builder(
+                                q.getPath(),
+                                q.getFloatLayer(),
+                                q.getSpec(),
+                                weights.getShape(),
+                                bias != null,
+                                FrozenWeights.DecodeMode.CACHED)
+                        .newBlock();
+        NDArray biasArray = bias == null ? null : bias.getArray();
+        f.getFrozenWeights().fill(weights, biasArray, manager);
+        return f;
+    }
+
+    private static Manifest.Layer entry(QuantizedLayer layer, FrozenWeights f, QuantizedModel quantized) {
+        LayerQuantizer q = layer.getQuantizer();
+        QuantizedWeights w = q.getQuantizedWeights();
+        LayerReport report =
+                quantized.getReport().layers().stream()
+                        .filter(r -> r.path().equals(q.getPath()))
+                        .findFirst()
+                        .orElse(null);
+        Double loss = report == null || Double.isNaN(report.lossAfter()) ? null : report.lossAfter();
+        return new Manifest.Layer(
+                q.getPath(),
+                q.getFloatLayer().getClass().getName(),
+                q.getSpec().getBits(),
+                q.getSpec().getGrid().name(),
+                w.getShape(),
+                w.getExponents(),
+                q.getSpec().getScaleGranularity() == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor",
+                -q.getSpec().minCode(),
+                BitPacker.BIT_ORDER,
+                f.packedCodes().length,
+                report == null ? Double.NaN : report.weightError(),
+                loss,
+                f.checksums());
+    }
+
+    private static Manifest.Architecture architecture(Model model, ExportOptions options) throws IOException {
+        if (options.blockFactory() != null) {
+            return new Manifest.Architecture(options.blockFactory(), options.arguments());
+        }
+        Path source = model.getModelPath();
+        Path serving = source == null ? null : source.resolve("serving.properties");
+        if (serving == null || !Files.isRegularFile(serving)) {
+            throw new IOException("model '" + model.getName() + "' was not loaded from a directory with"
+                    + " serving.properties; name its architecture with"
+                    + " ExportOptions.builder().optArchitecture(factoryClass, arguments)");
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(serving)) {
+            p.load(r);
+        }
+        String factory = p.getProperty("blockFactory");
+        if (factory == null || factory.equals(FrozenBlockFactory.class.getName())) {
+            throw new IOException(serving + ": no float blockFactory to rebuild the architecture from;"
+                    + " name it with ExportOptions.builder().optArchitecture(...)");
+        }
+        Map<String, String> args = new LinkedHashMap<>();
+        for (String key : p.stringPropertyNames()) {
+            if (!key.startsWith("option.") && !key.equals("blockFactory") && !key.equals("engine")) {
+                args.put(key, p.getProperty(key));
+            }
+        }
+        return new Manifest.Architecture(factory, args);
+    }
+
+    private static void moveIntoPlace(Path tmp, Path target) throws IOException {
+        Path old = null;
+        if (Files.exists(target)) {
+            old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old");
+            Files.delete(old);
+            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        }
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            if (old != null) {
+                Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+            throw e;
+        }
+        if (old != null) {
+            deleteRecursively(old);
+        }
+    }
+
+    static void deleteRecursively(Path path) throws IOException {
+        if (!Files.exists(path)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(path)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+package ai.djl.nupes.export;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code manifest.json} of a frozen model directory. Field names are the JSON keys.
+ *
+ * @param format the string {@value #FORMAT}
+ * @param formatVersion layout of the directory and the parameter file ({@value #FORMAT_VERSION})
+ * @param quantizerVersion meaning of codes, scales and exponents ({@value #QUANTIZER_VERSION})
+ * @param producer the project and version that wrote it
+ * @param modelName the parameter file prefix
+ * @param paramsFile the parameter file name
+ * @param architecture the float architecture's block factory and its arguments
+ * @param decode default decode mode ({@code cached} or {@code each-forward})
+ * @param layers every frozen layer, in network order
+ * @param calibration where the quantization came from
+ * @param accuracy float and quantized accuracy measured before export (may be null)
+ */
+public record Manifest(
+        String format,
+        int formatVersion,
+        int quantizerVersion,
+        String producer,
+        String modelName,
+        String paramsFile,
+        Architecture architecture,
+        String decode,
+        List<Layer> layers,
+        Calibration calibration,
+        Accuracy accuracy) {
+
+    /** Magic string of the format. */
+    public static final String FORMAT = "djl-nupes-frozen";
+    /** Current directory/parameter layout version. */
+    public static final int FORMAT_VERSION = 1;
+    /** Current quantizer semantics version: codes, grids, decode formula. */
+    public static final int QUANTIZER_VERSION = 1;
+    /** The manifest file name. */
+    public static final String FILE = "manifest.json";
+
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+
+    /**
+     * The float architecture.
+     *
+     * @param blockFactory class name of its {@code BlockFactory}
+     * @param arguments the factory's arguments
+     */
+    public record Architecture(String blockFactory, Map<String, String> arguments) {}
+
+    /**
+     * One frozen layer.
+     *
+     * @param path its path in the block tree
+     * @param type the float layer class
+     * @param bits code width
+     * @param grid {@code SYMMETRIC} or {@code HALF_INTEGER}
+     * @param shape weight shape
+     * @param exponents the exponent(s)
+     * @param scaleType {@code per-channel} or {@code per-tensor}
+     * @param codeOffset the value added to a code index before packing ({@code -minCode})
+     * @param bitOrder how codes are packed ({@value BitPacker#BIT_ORDER})
+     * @param packedBytes length of the packed codes
+     * @param weightError relative weight reconstruction error
+     * @param reconstructionLoss calibration loss after quantization (null when data-free)
+     * @param sha256 SHA-256 of each parameter's bytes
+     */
+    public record Layer(
+            String path,
+            String type,
+            int bits,
+            String grid,
+            long[] shape,
+            float[] exponents,
+            String scaleType,
+            int codeOffset,
+            String bitOrder,
+            int packedBytes,
+            double weightError,
+            Double reconstructionLoss,
+            Map<String, String> sha256) {}
+
+    /**
+     * Provenance of the quantization.
+     *
+     * @param method the method id
+     * @param samples calibration sample count (0 when data-free)
+     * @param seed the seed
+     * @param dataSha256 SHA-256 of the calibration inputs (null when data-free)
+     */
+    public record Calibration(String method, int samples, long seed, String dataSha256) {}
+
+    /**
+     * Accuracy measured before export.
+     *
+     * @param floatAccuracy the float model's
+     * @param quantizedAccuracy the quantized model's
+     * @param samples test samples
+     */
+    public record Accuracy(double floatAccuracy, double quantizedAccuracy, long samples) {}
+
+    /**
+     * Writes the manifest.
+     *
+     * @param file the file
+     * @throws IOException on failure
+     */
+    public void write(Path file) throws IOException {
+        Files.writeString(file, GSON.toJson(this) + '\n', StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Reads and validates a manifest: format string and versions.
+     *
+     * @param file the file
+     * @return the manifest
+     * @throws IOException naming the file when it is missing, unreadable, not this format or of an
+     *     unsupported version
+     */
+    public static Manifest read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(file + ": missing; not a djl-nupes frozen model directory");
+        }
+        Manifest m;
+        try {
+            m = GSON.fromJson(Files.readString(file, StandardCharsets.UTF_8), Manifest.class);
+        } catch (JsonParseException e) {
+            throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+        if (m == null || !FORMAT.equals(m.format())) {
+            throw new IOException(file + ": format is " + (m == null ? null : m.format()) + ", expected "
+                    + FORMAT);
+        }
+        if (m.formatVersion() != FORMAT_VERSION) {
+            throw new IOException(file + ": format version " + m.formatVersion() + " is not supported"
+                    + " (this reader handles " + FORMAT_VERSION + ')');
+        }
+        if (m.quantizerVersion() != QUANTIZER_VERSION) {
+            throw new IOException(file + ": quantizer version " + m.quantizerVersion()
+                    + " is not supported (this reader handles " + QUANTIZER_VERSION + ')');
+        }
+        if (m.layers() == null || m.architecture() == null || m.architecture().blockFactory() == null) {
+            throw new IOException(file + ": layers or architecture missing");
+        }
+        return m;
+    }
+}

@@ -1,0 +1,395 @@
+package ai.djl.nupes.nn;
+
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nupes.export.BitPacker;
+import ai.djl.nupes.quantizer.ExponentRange;
+import ai.djl.nupes.quantizer.Grid;
+import ai.djl.nupes.quantizer.QuantizedWeights;
+import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.nupes.util.Checksums;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+import java.nio.ByteBuffer;
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * The frozen form of one layer and its decoder.
+ *
+ * <p>Parameters, in save order: {@code codes} (UINT8, the code offsets {@code index - minCode}
+ * packed by {@link BitPacker}), {@code scales} (FLOAT32, the channel maxima m), {@code exponents}
+ * (FLOAT32, one or one per channel) and, when the layer has one, {@code bias} (FLOAT32).
+ *
+ * <p>Decoding is a gather and a multiply: a table holds {@code sign(c)·(|c|/D)^(1/a)} for every
+ * code (one row per exponent), and {@code ŵ = table[code] · m}. By default the decoded weights are
+ * cached after loading; {@link DecodeMode#EACH_FORWARD} keeps only the codes (one byte per weight)
+ * and decodes on every forward.
+ */
+public final class FrozenWeights {
+
+    /** When frozen weights are decoded. */
+    public enum DecodeMode {
+        /** Once, after loading; the decoded float weights stay in memory (fast). */
+        CACHED,
+        /** On every forward, from one byte per weight (small at rest). */
+        EACH_FORWARD
+    }
+
+    /** What the loader checks against: the manifest's record of one layer. */
+    public record Expected(String file, Map<String, String> sha256) {}
+
+    private final String path;
+    private final Block template;
+    private final QuantizerSpec spec;
+    private final long[] shape;
+    private final Parameter codes;
+    private final Parameter scales;
+    private final Parameter exponents;
+    private final Parameter bias;
+    private final DecodeMode mode;
+    private Expected expected;
+    private NDArray table;
+    private NDArray indices;
+    private NDArray decoded;
+
+    /**
+     * Describes a frozen layer to build.
+     *
+     * @param path the layer's path in the block tree
+     * @param template a float layer of the same structure (its parameters are never read)
+     * @param spec bits and grid
+     * @param shape the weight shape
+     * @param hasBias whether the layer has a bias
+     * @param mode when to decode
+     */
+    public record Builder(
+            String path, Block template, QuantizerSpec spec, long[] shape, boolean hasBias, DecodeMode mode) {
+
+        FrozenWeights build() {
+            return new FrozenWeights(path, template, spec, shape, hasBias, mode);
+        }
+
+        /**
+         * Builds the frozen block that fits the template: a {@code Linear} or {@code Conv2d}
+         * subclass where possible, a plain block otherwise.
+         *
+         * @return the frozen layer, parameters unset
+         */
+        public FrozenLayer newBlock() {
+            if (template.getClass() == ai.djl.nn.core.Linear.class) {
+                return new FrozenLinear(this);
+            }
+            if (template.getClass() == ai.djl.nn.convolutional.Conv2d.class) {
+                return new FrozenConv2d(this);
+            }
+            if (Wrappers.isQuantizable(template)) {
+                return new FrozenWeightBlock(this);
+            }
+            throw new IllegalArgumentException(
+                    "layer '" + path + "' (" + template.getClass().getName() + ") cannot be frozen");
+        }
+    }
+
+    private FrozenWeights(
+            String path,
+            Block template,
+            QuantizerSpec spec,
+            long[] shape,
+            boolean hasBias,
+            DecodeMode mode) {
+        this.path = path;
+        this.template = template;
+        this.spec = spec;
+        this.shape = shape.clone();
+        this.mode = mode;
+        // shapes come from the file on load, or from the arrays on export
+        this.codes = parameter("codes");
+        this.scales = parameter("scales");
+        this.exponents = parameter("exponents");
+        this.bias = hasBias ? parameter("bias") : null;
+    }
+
+    private static Parameter parameter(String name) {
+        return Parameter.builder()
+                .setName(name)
+                .setType(Parameter.Type.OTHER)
+                .optRequiresGrad(false)
+                .build();
+    }
+
+    Parameter[] parameters() {
+        return bias == null
+                ? new Parameter[] {codes, scales, exponents}
+                : new Parameter[] {codes, scales, exponents, bias};
+    }
+
+    /**
+     * Fills the parameters from an in-memory quantized layer (export) and prepares decoding.
+     *
+     * @param q the integer form
+     * @param floatBias the float bias array, or null
+     * @param manager where the arrays live
+     */
+    public void fill(QuantizedWeights q, NDArray floatBias, NDManager manager) {
+        byte[] indexCodes = q.getCodes();
+        int[] offsets = new int[indexCodes.length];
+        for (int i = 0; i < offsets.length; i++) {
+            offsets[i] = indexCodes[i] - spec.minCode();
+        }
+        byte[] packed = BitPacker.pack(offsets, spec.getBits());
+        set(codes, manager.create(ByteBuffer.wrap(packed), new Shape(packed.length), DataType.UINT8));
+        set(scales, manager.create(q.getMaxima()));
+        set(exponents, manager.create(q.getExponents()));
+        if (bias != null) {
+            set(bias, floatBias.toType(DataType.FLOAT32, true));
+        }
+        prepareDecoder(manager);
+    }
+
+    private static void set(Parameter p, NDArray array) {
+        p.setArray(array);
+    }
+
+    /**
+     * Sets what loading checks the parameters against.
+     *
+     * @param expected the params file name and the SHA-256 of each parameter's bytes
+     */
+    public void expect(Expected expected) {
+        this.expected = expected;
+    }
+
+    /**
+     * Checks the loaded parameters and prepares decoding.
+     *
+     * @param manager the model's manager
+     * @throws MalformedModelException naming the file and the tensor of the first problem
+     */
+    void afterLoad(NDManager manager) throws MalformedModelException {
+        String file = expected == null ? "parameters" : expected.file();
+        int count = count(shape);
+        int channels = (int) shape[0];
+        byte[] packed = codes.getArray().toByteArray();
+        int need = BitPacker.packedLength(count, spec.getBits());
+        if (packed.length != need) {
+            throw malformed(file, "codes", packed.length + " bytes, expected ceil(" + count + "·"
+                    + spec.getBits() + "/8) = " + need);
+        }
+        for (Parameter p : parameters()) {
+            if (expected != null) {
+                String want = expected.sha256().get(p.getName());
+                String got = Checksums.sha256(p.getArray().toByteArray());
+                if (want == null || !want.equals(got)) {
+                    throw malformed(file, p.getName(), "checksum mismatch (sha256 " + got + ", manifest " + want + ')');
+                }
+            }
+        }
+        int maxOffset = spec.maxCode() - spec.minCode();
+        for (int v : BitPacker.unpack(packed, count, spec.getBits())) {
+            if (v > maxOffset) {
+                throw malformed(file, "codes", "code offset " + v + " above " + maxOffset);
+            }
+        }
+        float[] m = scales.getArray().toFloatArray();
+        if (m.length != channels) {
+            throw malformed(file, "scales", m.length + " values for " + channels + " channels");
+        }
+        for (int c = 0; c < m.length; c++) {
+            if (!Float.isFinite(m[c]) || m[c] < 0f) {
+                throw malformed(file, "scales", "channel " + c + " scale is " + m[c]);
+            }
+        }
+        for (float a : exponents.getArray().toFloatArray()) {
+            if (!(a >= ExponentRange.MIN && a <= ExponentRange.MAX)) {
+                throw malformed(file, "exponents", "exponent " + a + " outside [" + ExponentRange.MIN
+                        + ", " + ExponentRange.MAX + ']');
+            }
+        }
+        prepareDecoder(manager);
+    }
+
+    private MalformedModelException malformed(String file, String tensor, String what) {
+        return new MalformedModelException(file + ": layer '" + path + "' tensor '" + tensor + "': " + what);
+    }
+
+    private void prepareDecoder(NDManager manager) {
+        float[] a = exponents.getArray().toFloatArray();
+        int levels = spec.maxCode() - spec.minCode() + 1;
+        Grid grid = spec.getGrid();
+        double d = grid.denominator(spec.getBits());
+        float[] lut = new float[a.length * levels];
+        for (int row = 0; row < a.length; row++) {
+            for (int k = 0; k < levels; k++) {
+                int c = grid.integerCode(k + spec.minCode());
+                // table[k] = sign(c)·(|c|/D)^(1/a)
+                lut[row * levels + k] = (float) Math.copySign(Math.pow(Math.abs(c) / d, 1.0 / a[row]), c);
+            }
+        }
+        int count = count(shape);
+        int[] offsets = BitPacker.unpack(codes.getArray().toByteArray(), count, spec.getBits());
+        int perChannel = count / (int) shape[0];
+        long[] gather = new long[count];
+        for (int i = 0; i < count; i++) {
+            int row = a.length == 1 ? 0 : i / perChannel;
+            gather[i] = (long) row * levels + offsets[i];
+        }
+        close();
+        table = manager.create(lut);
+        if (mode == DecodeMode.CACHED) {
+            try (NDArray idx = manager.create(gather)) {
+                decoded = decode(idx);
+            }
+        } else {
+            byte[] small = new byte[count];
+            for (int i = 0; i < count; i++) {
+                small[i] = (byte) gather[i]; // < 256 when exponents are per layer
+            }
+            if (a.length == 1) {
+                indices = manager.create(ByteBuffer.wrap(small), new Shape(count), DataType.UINT8);
+            } else {
+                indices = manager.create(gather);
+            }
+        }
+    }
+
+    /** ŵ = table[code] · m, reshaped to the weight shape. */
+    private NDArray decode(NDArray gatherIndices) {
+        long[] channelShape = new long[shape.length];
+        java.util.Arrays.fill(channelShape, 1);
+        channelShape[0] = shape[0];
+        NDArray m = scales.getArray().reshape(new Shape(channelShape));
+        NDArray idx = gatherIndices.getDataType() == DataType.INT64
+                ? gatherIndices
+                : gatherIndices.toType(DataType.INT64, false);
+        return table.get(idx).reshape(new Shape(shape)).mul(m);
+    }
+
+    /**
+     * Runs the template layer's forward with the decoded weights and the stored bias.
+     *
+     * @param ps the parameter store
+     * @param inputs the inputs
+     * @param training whether training
+     * @param params extra parameters
+     * @return the outputs
+     */
+    NDList forward(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray w;
+        if (decoded != null) {
+            w = decoded;
+        } else {
+            w = decode(indices);
+            w.attach(ps.getManager());
+        }
+        Map<Parameter, NDArray> replacements = new IdentityHashMap<>();
+        replacements.put(template.getParameters().get("weight"), w);
+        Parameter templateBias = template.getParameters().get("bias");
+        if (templateBias != null) {
+            replacements.put(templateBias, bias.getArray());
+        }
+        return template.forward(new SubstitutingParameterStore(ps, replacements), inputs, training, params);
+    }
+
+    /**
+     * Returns the decoded weights (decoding them if they are not cached).
+     *
+     * @return the weights, a new array when not cached
+     */
+    public NDArray decodedWeights() {
+        return decoded != null ? decoded : decode(indices);
+    }
+
+    /**
+     * Returns the layer's path.
+     *
+     * @return the path
+     */
+    public String getPath() {
+        return path;
+    }
+
+    /**
+     * Returns the quantizer spec.
+     *
+     * @return bits and grid
+     */
+    public QuantizerSpec getSpec() {
+        return spec;
+    }
+
+    /**
+     * Returns the template layer (its parameters are never used).
+     *
+     * @return the float layer structure
+     */
+    public Block getTemplate() {
+        return template;
+    }
+
+    /**
+     * Returns the packed code bytes.
+     *
+     * @return the bytes
+     */
+    public byte[] packedCodes() {
+        return codes.getArray().toByteArray();
+    }
+
+    /**
+     * SHA-256 of each parameter's bytes, for the manifest.
+     *
+     * @return parameter name → hex digest
+     */
+    public Map<String, String> checksums() {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (Parameter p : parameters()) {
+            out.put(p.getName(), Checksums.sha256(p.getArray().toByteArray()));
+        }
+        return out;
+    }
+
+    /**
+     * Bytes of codes, scales and exponents (what the size budget counts).
+     *
+     * @return the byte count
+     */
+    public long quantizedBytes() {
+        return codes.getArray().size() + 4L * (scales.getArray().size() + exponents.getArray().size());
+    }
+
+    /**
+     * Number of weights.
+     *
+     * @return the count
+     */
+    public int weightCount() {
+        return count(shape);
+    }
+
+    private void close() {
+        for (NDArray x : new NDArray[] {table, indices, decoded}) {
+            if (x != null) {
+                x.close();
+            }
+        }
+        table = null;
+        indices = null;
+        decoded = null;
+    }
+
+    private static int count(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return Math.toIntExact(n);
+    }
+}

@@ -11,6 +11,7 @@ import ai.djl.nupes.quantizer.QuantizerSpec;
 import ai.djl.nupes.transform.BlockTransformer;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -36,6 +37,11 @@ public final class FrozenBlockFactory implements BlockFactory {
                 "each-forward".equals(decode) ? FrozenWeights.DecodeMode.EACH_FORWARD : FrozenWeights.DecodeMode.CACHED;
         Block root = architecture(manifest, model, modelPath).newBlock(model, modelPath, manifest.architecture().arguments());
         Path file = modelPath.resolve(manifest.paramsFile());
+        long size = Files.isRegularFile(file) ? Files.size(file) : -1;
+        if (size != manifest.paramsBytes()) {
+            throw new IOException(file + ": " + (size < 0 ? "missing" : size + " bytes") + ", manifest says "
+                    + manifest.paramsBytes() + " (truncated or replaced)");
+        }
         for (Manifest.Layer layer : manifest.layers()) {
             QuantizerSpec spec = spec(layer, modelPath);
             try {

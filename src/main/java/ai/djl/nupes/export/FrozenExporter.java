@@ -3,6 +3,7 @@ package ai.djl.nupes.export;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nupes.LayerReport;
@@ -18,6 +19,8 @@ import ai.djl.nupes.transform.BlockTransformer;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
+import java.io.BufferedOutputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -111,13 +114,7 @@ public final class FrozenExporter {
                     FrozenLayer f = frozen.get(done);
                     swapped = BlockTransformer.replaceAt(swapped, layers.get(done).getPath(), b -> f);
                 }
-                // a carrier model saves the tree, so the caller's model keeps its own directory
-                try (Model carrier =
-                        Model.newInstance(name, model.getNDManager().getDevice(), engineName(model))) {
-                    carrier.setBlock(swapped);
-                    carrier.setProperty("Epoch", "0");
-                    carrier.save(tmp, name);
-                }
+                writeParameters(tmp.resolve(name + "-0000.params"), name, swapped);
             } finally {
                 Block restored = swapped;
                 for (int i = 0; i < done; i++) {
@@ -149,6 +146,7 @@ public final class FrozenExporter {
                         PRODUCER,
                         name,
                         paramsFile,
+                        Files.size(tmp.resolve(paramsFile)),
                         architecture,
                         options.decode(),
                         entries,
@@ -160,6 +158,25 @@ public final class FrozenExporter {
                         options.accuracy());
         manifest.write(tmp.resolve(Manifest.FILE));
         return manifest;
+    }
+
+    /**
+     * Writes DJL's parameter file (layout version 1, what {@code Model.load} reads): {@code "DJL@"},
+     * int version 1, UTF name, UTF data type, int input count (0), int property count (0), then the
+     * block tree's parameters. Written here rather than with {@code Model.save}, which needs input
+     * descriptions a loaded model does not have and would move the caller's model directory.
+     */
+    private static void writeParameters(Path file, String name, Block root) throws IOException {
+        try (DataOutputStream dos =
+                new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file)))) {
+            dos.writeBytes("DJL@");
+            dos.writeInt(1);
+            dos.writeUTF(name);
+            dos.writeUTF(DataType.FLOAT32.name());
+            dos.writeInt(0);
+            dos.writeInt(0);
+            root.saveParameters(dos);
+        }
     }
 
     private static String engineName(Model model) {

@@ -20,6 +20,7 @@ import java.util.Map;
  * @param producer the project and version that wrote it
  * @param modelName the parameter file prefix
  * @param paramsFile the parameter file name
+ * @param paramsBytes the parameter file's length, checked before loading (truncation)
  * @param architecture the float architecture's block factory and its arguments
  * @param decode default decode mode ({@code cached} or {@code each-forward})
  * @param layers every frozen layer, in network order
@@ -33,6 +34,7 @@ public record Manifest(
         String producer,
         String modelName,
         String paramsFile,
+        long paramsBytes,
         Architecture architecture,
         String decode,
         List<Layer> layers,

@@ -9,7 +9,6 @@ import ai.djl.nupes.calibrate.NupesOptimizer;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.quantizer.QuantizerSpec;
-import ai.djl.translate.TranslateException;
 import ai.djl.nupes.nn.QuantizedLayer;
 import ai.djl.nupes.transform.BlockTransformer;
 
@@ -124,14 +123,13 @@ public final class Nupes {
                     "no calibration data given: using the bundled Fashion-MNIST training subset in {}",
                     FashionMnistIdx.BUNDLED_DIRECTORY);
             FashionMnistIdx bundled =
-                    FashionMnistIdx.builder()
-                            .setManager(manager)
-                            .optDirectory(FashionMnistIdx.BUNDLED_DIRECTORY)
-                            .setSampling(config.getCalibrationSettings().batchSize(), false)
-                            .build();
-            bundled.prepare();
+                    FashionMnistIdx.prepared(
+                            manager,
+                            FashionMnistIdx.BUNDLED_DIRECTORY,
+                            FashionMnistIdx.Split.TRAIN,
+                            config.getCalibrationSettings().batchSize());
             return CalibrationData.of(bundled, samples, manager);
-        } catch (IOException | TranslateException e) {
+        } catch (IOException e) {
             throw new IllegalStateException("cannot read calibration data: " + e.getMessage(), e);
         }
     }

@@ -48,14 +48,6 @@ public final class Fixtures {
 
     private static FashionMnistIdx bundled(NDManager manager, FashionMnistIdx.Split split)
             throws Exception {
-        FashionMnistIdx ds =
-                FashionMnistIdx.builder()
-                        .setManager(manager)
-                        .optDirectory(FashionMnistIdx.BUNDLED_DIRECTORY)
-                        .setSplit(split)
-                        .setSampling(64, false)
-                        .build();
-        ds.prepare();
-        return ds;
+        return FashionMnistIdx.prepared(manager, FashionMnistIdx.BUNDLED_DIRECTORY, split, 64);
     }
 }

@@ -114,10 +114,12 @@ class NupesTest {
             Nupes.quantize(model, NupesConfig.builder().setBits(3).optMethod(Method.NUPES).optSeed(1).build());
             nupes = Evaluation.accuracy(model.getBlock(), test, manager);
         }
-        // measured with these settings: see the margin constant
         assertTrue(nupes >= powerQuant + W3_MARGIN, "NUPES " + nupes + " vs PowerQuant " + powerQuant);
     }
 
-    /** NUPES over per-layer PowerQuant on the bundled CNN at W3, seed 1, 2000 bundled test images. */
-    private static final double W3_MARGIN = 0.0;
+    /**
+     * NUPES over per-layer PowerQuant on the bundled CNN at W3 (default 2^b-level grid), seed 1, on the
+     * 2000 bundled test images: measured 91.80 % vs 90.80 %, a 1.0 pt margin; the gate asks for half.
+     */
+    private static final double W3_MARGIN = 0.005;
 }

@@ -46,13 +46,8 @@ public final class ModelBench implements AutoCloseable {
         this.model = TestModels.load(testModel);
         this.manager = model.getNDManager().newSubManager();
         this.testSet =
-                FashionMnistIdx.builder()
-                        .setManager(manager)
-                        .optDirectory(dataDirectory)
-                        .setSplit(FashionMnistIdx.Split.TEST)
-                        .setSampling(Evaluation.BATCH_SIZE, false)
-                        .build();
-        testSet.prepare();
+                FashionMnistIdx.prepared(
+                        manager, dataDirectory, FashionMnistIdx.Split.TEST, Evaluation.BATCH_SIZE);
         this.floatAccuracy = Evaluation.accuracy(model.getBlock(), testSet, manager);
         logger.info(
                 "{}: float accuracy {} on {} images from {}",
@@ -78,6 +73,18 @@ public final class ModelBench implements AutoCloseable {
      * @return the row
      */
     public AccuracyRow run(NupesConfig config) {
+        return run(config, null);
+    }
+
+    /**
+     * Quantizes, evaluates, lets the caller use the quantized model, then restores the float model.
+     *
+     * @param config the quantization config
+     * @param whileQuantized called with the quantized model and its row before the float model is
+     *     restored (null for none)
+     * @return the row
+     */
+    public AccuracyRow run(NupesConfig config, java.util.function.BiConsumer<QuantizedModel, AccuracyRow> whileQuantized) {
         QuantizedModel q = Nupes.quantize(model, config);
         try {
             double accuracy = Evaluation.accuracy(model.getBlock(), testSet, manager);
@@ -99,6 +106,9 @@ public final class ModelBench implements AutoCloseable {
                     String.format("%.4f", accuracy),
                     String.format("%.4f", floatAccuracy),
                     String.format("%.2f", q.getReport().seconds()));
+            if (whileQuantized != null) {
+                whileQuantized.accept(q, row);
+            }
             return row;
         } finally {
             q.restoreFloat();

@@ -170,8 +170,9 @@ public final class NupesOptimizer {
             int layerIndex,
             NDManager unit) {
         // the starting point of every method: per-layer PowerQuant, hard-quantized
-        layer.setQuantizedWeights(
-                PowerQuantizer.quantize(setup.path, setup.weights, setup.shape, setup.spec, setup.exponents));
+        QuantizedWeights dataFree =
+                PowerQuantizer.quantize(setup.path, setup.weights, setup.shape, setup.spec, setup.exponents);
+        layer.setQuantizedWeights(dataFree);
         layer.setEnabled(true);
         double lossBefore = meanLoss(layer, quantizedInputs, floatInputs, unit);
         LayerReconstruction recon = newReconstruction(method, setup, unit);
@@ -180,6 +181,17 @@ public final class NupesOptimizer {
         layer.setQuantizedWeights(result);
         layer.setEnabled(true);
         double lossAfter = meanLoss(layer, quantizedInputs, floatInputs, unit);
+        if (!(lossAfter < lossBefore)) {
+            // never end worse than the data-free start
+            logger.warn(
+                    "{}: calibration ended at loss {} above the data-free {}; keeping the data-free codes",
+                    layer.getPath(),
+                    String.format("%.3e", lossAfter),
+                    String.format("%.3e", lossBefore));
+            result = dataFree;
+            layer.setQuantizedWeights(result);
+            lossAfter = lossBefore;
+        }
         return new Reconstructed(result, lossBefore, lossAfter);
     }
 

@@ -2,11 +2,14 @@ package ai.djl.nupes.cli;
 
 import ai.djl.nupes.Method;
 import ai.djl.nupes.NupesConfig;
+import ai.djl.nupes.bench.ExportBench;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.data.SubsetBundler;
 import ai.djl.nupes.models.TestModel;
 import ai.djl.nupes.models.TestModelTrainer;
+import ai.djl.nupes.zoo.NupesModelZoo;
+import ai.djl.nupes.zoo.ZooWriter;
 
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -29,6 +32,10 @@ public final class NupesCli {
                     "  bench [--models mlp,cnn,...] [--bits 8,4,3,2] [--methods ...]",
                     "                                         accuracy table for every method; writes"
                             + " target/bench/accuracy.json",
+                    "  bench-export [--models ...] [--bits 8,4,3,2]",
+                    "                                         frozen size, load time and latency vs float;"
+                            + " writes target/bench/export.json",
+                    "  zoo                                    rewrite zoo-configs/ (float + frozen NUPES W4/W3)",
                     "  train <mlp|cnn|resnet|transformer|all> retrain a test model on the full"
                             + " Fashion-MNIST into test-models/",
                     "  bundle-data                            rewrite the bundled Fashion-MNIST subsets",
@@ -53,6 +60,13 @@ public final class NupesCli {
                 break;
             case "bench":
                 BenchCommand.run(new Options(rest));
+                break;
+            case "bench-export":
+                benchExport(new Options(rest));
+                break;
+            case "zoo":
+                ZooWriter.write(NupesModelZoo.directory(), Arrays.asList(TestModel.values()), new int[] {4, 3});
+                System.out.println("wrote " + NupesModelZoo.directory());
                 break;
             case "train":
                 train(rest);
@@ -84,6 +98,18 @@ public final class NupesCli {
                 && System.getProperty("OPT_OUT_TRACKING") == null) {
             System.setProperty("OPT_OUT_TRACKING", "true");
         }
+    }
+
+    private static void benchExport(Options options) throws Exception {
+        List<TestModel> models = new ArrayList<>();
+        for (String id : options.getList("models", "mlp,cnn,resnet,transformer")) {
+            models.add(TestModel.of(id));
+        }
+        int[] bits = options.getList("bits", "8,4,3,2").stream().mapToInt(Integer::parseInt).toArray();
+        List<ExportBench.Row> rows =
+                ExportBench.run(models, bits, Paths.get("target", "bench", "frozen"), ExportBench.DEFAULT_FILE);
+        System.out.println(ExportBench.toMarkdown(rows));
+        System.out.println("rows written to " + ExportBench.DEFAULT_FILE.toAbsolutePath());
     }
 
     private static void train(List<String> args) throws Exception {

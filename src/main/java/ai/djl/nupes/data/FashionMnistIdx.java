@@ -82,6 +82,29 @@ public final class FashionMnistIdx extends ArrayDataset {
     }
 
     /**
+     * Builds and prepares a split in one call.
+     *
+     * @param manager owns the arrays
+     * @param directory the directory with the IDX files
+     * @param split training or test files
+     * @param batchSize the sampling batch size (sequential, no shuffling)
+     * @return the prepared dataset
+     * @throws IOException when the files are missing or malformed
+     */
+    public static FashionMnistIdx prepared(
+            NDManager manager, Path directory, Split split, int batchSize) throws IOException {
+        FashionMnistIdx ds =
+                builder()
+                        .setManager(manager)
+                        .optDirectory(directory)
+                        .setSplit(split)
+                        .setSampling(batchSize, false)
+                        .build();
+        ds.prepare(null);
+        return ds;
+    }
+
+    /**
      * The directory used when none is named: the {@value #DIRECTORY_PROPERTY} system property, then
      * the Debian package's directory, then the bundled subset.
      *

@@ -122,13 +122,8 @@ public final class TestModelTrainer {
             double subsetAccuracy;
             try (NDManager sub = manager.newSubManager()) {
                 FashionMnistIdx subset =
-                        FashionMnistIdx.builder()
-                                .setManager(sub)
-                                .optDirectory(FashionMnistIdx.BUNDLED_DIRECTORY)
-                                .setSplit(FashionMnistIdx.Split.TEST)
-                                .setSampling(Evaluation.BATCH_SIZE, false)
-                                .build();
-                subset.prepare();
+                        FashionMnistIdx.prepared(
+                                sub, FashionMnistIdx.BUNDLED_DIRECTORY, FashionMnistIdx.Split.TEST, Evaluation.BATCH_SIZE);
                 subsetAccuracy = Evaluation.accuracy(m.getBlock(), subset, sub);
             }
             write(model, settings, m, outDirectory, accuracy, subsetAccuracy, test.size(), seconds);

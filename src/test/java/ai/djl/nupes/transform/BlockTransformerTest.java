@@ -60,14 +60,14 @@ class BlockTransformerTest {
     private static List<String> resnetLayers() {
         List<String> out = new ArrayList<>();
         out.add("01Conv2d");
-        // 3 stages × 2 residual units; units 1 of stages 2 and 3 downsample with a 1x1 shortcut conv
+        // 3 stages × 2 residual units; the first unit of every stage has a 1x1 projection shortcut
         int unit = 2;
         for (int stage = 0; stage < 3; stage++) {
             for (int u = 0; u < 2; u++, unit++) {
                 String p = String.format("%02dParallelBlock", unit);
                 out.add(p + "/01SequentialBlock/01Conv2d");
                 out.add(p + "/01SequentialBlock/04Conv2d");
-                if (u == 0 && stage > 0) {
+                if (u == 0) {
                     out.add(p + "/02SequentialBlock/01Conv2d");
                 }
             }

@@ -282,18 +282,20 @@ public final class FrozenWeights {
      * @return the outputs
      */
     NDList forward(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        ai.djl.Device device = inputs.head().getDevice();
         NDArray w;
         if (decoded != null) {
-            w = decoded;
+            w = LayerQuantizer.onDevice(decoded, device, ps);
         } else {
             w = decode(indices);
             w.attach(ps.getManager());
+            w = LayerQuantizer.onDevice(w, device, ps);
         }
         Map<Parameter, NDArray> replacements = new IdentityHashMap<>();
         replacements.put(template.getParameters().get("weight"), w);
         Parameter templateBias = template.getParameters().get("bias");
         if (templateBias != null) {
-            replacements.put(templateBias, bias.getArray());
+            replacements.put(templateBias, LayerQuantizer.onDevice(bias.getArray(), device, ps));
         }
         return template.forward(new SubstitutingParameterStore(ps, replacements), inputs, training, params);
     }

@@ -260,12 +260,25 @@ public final class LayerQuantizer {
         Device device = inputs.head().getDevice();
         NDArray w;
         if (decoded != null) {
-            w = decoded.getDevice().equals(device) ? decoded : decoded.toDevice(device, false);
+            w = onDevice(decoded, device, ps);
         } else {
             return floatLayer.forward(ps, inputs, training, params);
         }
         return floatLayer.forward(
                 new SubstitutingParameterStore(ps, Map.of(weight, w)), inputs, training, params);
+    }
+
+    /**
+     * Returns the array on the input's device; a copy, when one is needed, belongs to the forward
+     * pass's manager so that it is freed with it.
+     */
+    static NDArray onDevice(NDArray array, Device device, ParameterStore ps) {
+        if (array.getDevice().equals(device)) {
+            return array;
+        }
+        NDArray moved = array.toDevice(device, false);
+        moved.attach(ps.getManager());
+        return moved;
     }
 
     /** Drops the integer form and frees the decoded cache. */

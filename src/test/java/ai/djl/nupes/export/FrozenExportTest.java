@@ -77,7 +77,9 @@ class FrozenExportTest {
             try (ZooModel<NDList, NDList> frozen = load(dir);
                     NDManager manager = frozen.getNDManager().newSubManager()) {
                 long frozenLayers = frozenLayers(frozen);
-                assertEquals(BlockTransformer.candidates(TestModels.load(testModel).getBlock()).size(), frozenLayers);
+                try (ZooModel<NDList, NDList> original = TestModels.load(testModel)) {
+                    assertEquals(BlockTransformer.candidates(original.getBlock()).size(), frozenLayers);
+                }
                 float[] actual = Evaluation.predict(frozen.getBlock(), Fixtures.testImages(manager, 128), manager)
                         .head().toFloatArray();
                 assertClose(expected[0], actual, testModel.id() + " W" + bits);

@@ -5,6 +5,7 @@ import ai.djl.nn.Block;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.calibrate.CalibrationData;
 import ai.djl.nupes.calibrate.DataFreeCalibration;
+import ai.djl.nupes.calibrate.InputCalibration;
 import ai.djl.nupes.calibrate.NupesOptimizer;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.quantizer.Grid;
@@ -69,14 +70,29 @@ public final class Nupes {
             List<LayerReport> reports;
             int samples = 0;
             String dataHash = null;
-            if (config.getMethod().needsCalibrationData()) {
+            boolean quantizedInputs = config.getActivationBits() < 32;
+            if (config.getMethod().needsCalibrationData() || quantizedInputs) {
                 try (NDManager work = model.getNDManager().newSubManager();
                         CalibrationData data = calibrationData(config, work)) {
                     samples = data.size();
                     dataHash = data.sha256();
-                    reports =
-                            new NupesOptimizer(config.getCalibrationSettings())
-                                    .run(wrapped.root(), layers, data, config.getMethod(), work);
+                    if (config.getMethod().needsCalibrationData()) {
+                        reports =
+                                new NupesOptimizer(
+                                                config.getCalibrationSettings(),
+                                                config.getActivationBits(),
+                                                config.getInputEstimator())
+                                        .run(wrapped.root(), layers, data, config.getMethod(), work);
+                    } else {
+                        reports = DataFreeCalibration.apply(layers, config.getMethod());
+                        InputCalibration.apply(
+                                wrapped.root(),
+                                layers,
+                                data,
+                                config.getActivationBits(),
+                                config.getInputEstimator(),
+                                work);
+                    }
                 }
             } else {
                 reports = DataFreeCalibration.apply(layers, config.getMethod());

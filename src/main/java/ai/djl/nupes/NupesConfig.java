@@ -3,6 +3,8 @@ package ai.djl.nupes;
 import ai.djl.ndarray.NDList;
 import ai.djl.nupes.calibrate.CalibrationSettings;
 import ai.djl.nupes.quantizer.Grid;
+import ai.djl.nupes.quantizer.InputRange;
+import ai.djl.nupes.quantizer.QuantizerSpec;
 import ai.djl.nupes.transform.LayerSelector;
 import ai.djl.training.dataset.Dataset;
 
@@ -43,6 +45,8 @@ public final class NupesConfig {
     private final int calibrationSamples;
     private final CalibrationSettings calibration;
     private final Grid grid;
+    private final int activationBits;
+    private final InputRange.Estimator inputEstimator;
 
     private NupesConfig(Builder b) {
         this.selector = b.selector != null ? b.selector : LayerSelector.allLayers(b.bits);
@@ -65,6 +69,29 @@ public final class NupesConfig {
                         b.roundingLearningRate,
                         b.seed);
         this.grid = b.grid;
+        if (b.activationBits != 32) {
+            QuantizerSpec.checkBits(b.activationBits);
+        }
+        this.activationBits = b.activationBits;
+        this.inputEstimator = b.inputEstimator;
+    }
+
+    /**
+     * Returns the input (activation) bit width; 32 means float inputs.
+     *
+     * @return abits
+     */
+    public int getActivationBits() {
+        return activationBits;
+    }
+
+    /**
+     * Returns how input ranges are estimated.
+     *
+     * @return the estimator
+     */
+    public InputRange.Estimator getInputEstimator() {
+        return inputEstimator;
     }
 
     /**
@@ -199,8 +226,52 @@ public final class NupesConfig {
         private float exponentLearningRate = DEFAULT_EXPONENT_LR;
         private float roundingLearningRate = DEFAULT_ROUNDING_LR;
         private Grid grid;
+        private int activationBits = 32;
+        private InputRange.Estimator inputEstimator = InputRange.Estimator.PERCENTILE;
 
         Builder() {}
+
+        /**
+         * Quantizes every wrapped layer's inputs at this many bits (2..8) on a power grid sharing
+         * the layer's exponent; 32 (the default) keeps float inputs. Needs calibration data.
+         *
+         * @param bits the input bit width
+         * @return this builder
+         */
+        public Builder optActivationBits(int bits) {
+            this.activationBits = bits == 32 ? 32 : QuantizerSpec.checkBits(bits);
+            return this;
+        }
+
+        /**
+         * Sets weight and activation bits from a preset: {@code W8A8}, {@code W4A8} or {@code W4A4}.
+         *
+         * @param preset the preset name
+         * @return this builder
+         */
+        public Builder optPreset(String preset) {
+            switch (preset.toUpperCase(java.util.Locale.ROOT)) {
+                case "W8A8":
+                    return setBits(8).optActivationBits(8);
+                case "W4A8":
+                    return setBits(4).optActivationBits(8);
+                case "W4A4":
+                    return setBits(4).optActivationBits(4);
+                default:
+                    throw new IllegalArgumentException("unknown preset '" + preset + "'; expected W8A8, W4A8 or W4A4");
+            }
+        }
+
+        /**
+         * Sets how input ranges are estimated (default the 99.99th percentile).
+         *
+         * @param estimator the estimator
+         * @return this builder
+         */
+        public Builder optInputEstimator(InputRange.Estimator estimator) {
+            this.inputEstimator = Objects.requireNonNull(estimator, "estimator");
+            return this;
+        }
 
         /**
          * Calibrates on the inputs of a dataset's batches (labels ignored).
@@ -304,7 +375,7 @@ public final class NupesConfig {
          * @return this builder
          */
         public Builder setBits(int bits) {
-            this.bits = ai.djl.nupes.quantizer.QuantizerSpec.checkBits(bits);
+            this.bits = QuantizerSpec.checkBits(bits);
             return this;
         }
 

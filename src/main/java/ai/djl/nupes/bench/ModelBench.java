@@ -93,16 +93,17 @@ public final class ModelBench implements AutoCloseable {
                             testModel.id(),
                             config.getMethod().id(),
                             config.getBits(),
-                            32,
+                            config.getActivationBits(),
                             accuracy,
                             floatAccuracy,
                             testSet.size(),
                             q.getReport().seconds());
             logger.info(
-                    "{} {} W{}: accuracy {} (float {}), quantized in {} s",
+                    "{} {} W{}A{}: accuracy {} (float {}), quantized in {} s",
                     testModel.id(),
                     config.getMethod(),
                     config.getBits(),
+                    config.getActivationBits(),
                     String.format("%.4f", accuracy),
                     String.format("%.4f", floatAccuracy),
                     String.format("%.2f", q.getReport().seconds()));

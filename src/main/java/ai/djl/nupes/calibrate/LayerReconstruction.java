@@ -37,6 +37,16 @@ interface LayerReconstruction {
     NDArray weights(int iteration, int iterations);
 
     /**
+     * The exponent the layer's input quantizer uses this step: the learned exponent, in the graph
+     * while it learns, so that weights and inputs learn one exponent together.
+     *
+     * @param iteration the iteration
+     * @param iterations the total
+     * @return the exponent (one value)
+     */
+    NDArray inputExponent(int iteration, int iterations);
+
+    /**
      * A regularisation term added to the normalised loss; null for none.
      *
      * @param iteration the current iteration, 0-based

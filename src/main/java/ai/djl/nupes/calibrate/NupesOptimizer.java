@@ -8,8 +8,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nupes.LayerReport;
 import ai.djl.nupes.Method;
+import ai.djl.nupes.nn.InputQuantizer;
 import ai.djl.nupes.nn.LayerQuantizer;
 import ai.djl.nupes.nn.QuantizedLayer;
+import ai.djl.nupes.quantizer.InputRange;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.training.GradientCollector;
@@ -56,14 +58,30 @@ public final class NupesOptimizer {
     private static final int CAPTURE_BATCH = 128;
 
     private final CalibrationSettings settings;
+    private final int activationBits;
+    private final InputRange.Estimator inputEstimator;
+
+    /**
+     * Creates the optimizer for float inputs.
+     *
+     * @param settings iterations, batch size, learning rates, seed
+     */
+    public NupesOptimizer(CalibrationSettings settings) {
+        this(settings, 32, InputRange.Estimator.PERCENTILE);
+    }
 
     /**
      * Creates the optimizer.
      *
      * @param settings iterations, batch size, learning rates, seed
+     * @param activationBits input bits (32 for float inputs); quantized inputs share the layer's
+     *     exponent, learned jointly
+     * @param inputEstimator how each layer's input range is estimated
      */
-    public NupesOptimizer(CalibrationSettings settings) {
+    public NupesOptimizer(CalibrationSettings settings, int activationBits, InputRange.Estimator inputEstimator) {
         this.settings = settings;
+        this.activationBits = activationBits;
+        this.inputEstimator = inputEstimator;
     }
 
     /**
@@ -112,11 +130,14 @@ public final class NupesOptimizer {
             for (int j = 0; j < layers.size(); j++) {
                 layers.get(j).getQuantizer().setEnabled(j < index);
             }
-            NDArray quantizedInputs = capture(root, layer, data, unit);
+            NDArray quantizedInputs = LayerInputs.capture(root, layer, data, unit);
+            // the input range comes from what the quantized prefix delivers
+            layer.setInputQuantizer(
+                    activationBits < 32 ? InputCalibration.of(quantizedInputs, activationBits, inputEstimator) : null);
             for (int j = 0; j < index; j++) {
                 layers.get(j).getQuantizer().setEnabled(false);
             }
-            NDArray floatInputs = capture(root, layer, data, unit);
+            NDArray floatInputs = LayerInputs.capture(root, layer, data, unit);
             for (int j = 0; j < index; j++) {
                 layers.get(j).getQuantizer().setEnabled(true);
             }
@@ -238,10 +259,16 @@ public final class NupesOptimizer {
                     indices[b] = random.nextInt((int) n);
                 }
                 NDArray idx = step.create(indices);
-                NDList x = new NDList(quantizedInputs.get(idx));
+                NDArray batchInputs = quantizedInputs.get(idx);
+                InputQuantizer inputQuantizer = layer.getInputQuantizer();
                 NDArray target = floatTarget(layer, floatInputs.get(idx), step);
                 float lossValue;
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDList x =
+                            new NDList(
+                                    inputQuantizer == null
+                                            ? batchInputs
+                                            : inputQuantizer.apply(batchInputs, recon.inputExponent(it, iterations)));
                     NDArray out = layer.forwardWith(new ParameterStore(step, false), x, recon.weights(it, iterations)).head();
                     NDArray loss = out.sub(target).square().mean().mul(normalizer);
                     NDArray reg = recon.regularizer(it, iterations, step);
@@ -311,50 +338,7 @@ public final class NupesOptimizer {
         return sum / count;
     }
 
-    /** Runs the model over the calibration data and returns the inputs the layer receives. */
-    private static NDArray capture(Block root, LayerQuantizer layer, CalibrationData data, NDManager unit) {
-        List<NDArray> parts = new ArrayList<>();
-        layer.setInputListener(
-                inputs -> {
-                    NDArray copy = inputs.head().duplicate();
-                    copy.attach(unit);
-                    parts.add(copy);
-                    throw new InputCaptured();
-                });
-        try {
-            for (int from = 0; from < data.size(); from += CAPTURE_BATCH) {
-                try (NDManager step = unit.newSubManager()) {
-                    NDList batch = data.range(step, from, Math.min(data.size(), from + CAPTURE_BATCH));
-                    try {
-                        root.forward(new ParameterStore(step, false), batch, false);
-                        throw new IllegalStateException(
-                                "layer " + layer.getPath() + " is not reached by the model's forward pass");
-                    } catch (InputCaptured expected) {
-                        // the layer saw this batch; nothing after it needs to run
-                    }
-                }
-            }
-        } finally {
-            layer.setInputListener(null);
-        }
-        NDArray all = NDArrays.concat(new NDList(parts));
-        all.attach(unit);
-        for (NDArray p : parts) {
-            p.close();
-        }
-        return all;
-    }
-
     private static float mean(float[] values) {
         return DataFreeCalibration.mean(values);
-    }
-
-    /** Thrown by the capture listener to stop a forward pass once the layer has its input. */
-    private static final class InputCaptured extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        InputCaptured() {
-            super(null, null, false, false);
-        }
     }
 }

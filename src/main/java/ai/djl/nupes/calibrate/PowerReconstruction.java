@@ -79,6 +79,12 @@ final class PowerReconstruction implements LayerReconstruction {
         return PowerQuantizerOps.fakeQuantize(v, rho.exp(), a, setup.spec).mul(channelMax);
     }
 
+    @Override
+    public NDArray inputExponent(int iteration, int iterations) {
+        NDArray a = exponentOptimizer.learnsAt(iteration, iterations) ? exponent : exponent.stopGradient();
+        return a.reshape(1);
+    }
+
     /** Keeps the exponent inside its range after an update: a ← clip(a). */
     void project() {
         exponent.subi(exponent.sub(exponent.clip(ExponentRange.MIN, ExponentRange.MAX)));

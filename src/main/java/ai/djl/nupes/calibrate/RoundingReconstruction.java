@@ -35,6 +35,7 @@ final class RoundingReconstruction implements LayerReconstruction {
     private final NDArray gap;
     private final NDArray alpha;
     private final NDArray channelMax;
+    private final NDArray exponent;
     private final List<Adam> optimizers;
 
     RoundingReconstruction(NDManager manager, LayerSetup setup, float rate) {
@@ -72,6 +73,7 @@ final class RoundingReconstruction implements LayerReconstruction {
         this.gap = manager.create(span, shape);
         this.alpha = manager.create(alpha0, shape);
         this.channelMax = setup.safeMaxima(manager);
+        this.exponent = manager.create(new float[] {setup.exponentOf(0)});
         this.optimizers = List.of(new Adam(alpha, rate));
     }
 
@@ -86,12 +88,17 @@ final class RoundingReconstruction implements LayerReconstruction {
 
     @Override
     public NDArray[] constants() {
-        return new NDArray[] {lower, gap, channelMax};
+        return new NDArray[] {lower, gap, channelMax, exponent};
     }
 
     @Override
     public NDArray weights(int iteration, int iterations) {
         return lower.add(softRounding().mul(gap)).mul(channelMax);
+    }
+
+    @Override
+    public NDArray inputExponent(int iteration, int iterations) {
+        return exponent;
     }
 
     @Override

@@ -39,7 +39,8 @@ public final class NupesCli {
                     "  train <mlp|cnn|resnet|transformer|all> retrain a test model on the full"
                             + " Fashion-MNIST into test-models/",
                     "  bundle-data                            rewrite the bundled Fashion-MNIST subsets",
-                    "shared options: --iterations N --samples N --seed N --grid symmetric|half-integer"
+                    "shared options: --abits N (quantized inputs) --iterations N --samples N --seed N"
+                            + " --grid symmetric|half-integer"
                             + " --data DIR");
 
     private NupesCli() {}
@@ -167,7 +168,8 @@ public final class NupesCli {
                             .setBits(bits)
                             .optIterations(getInt("iterations", NupesConfig.DEFAULT_ITERATIONS))
                             .optCalibrationSamples(getInt("samples", NupesConfig.DEFAULT_SAMPLES))
-                            .optSeed(getInt("seed", 0));
+                            .optSeed(getInt("seed", 0))
+                            .optActivationBits(getInt("abits", 32));
             String grid = get("grid", null);
             if (grid != null) {
                 b.optGrid(Grid.valueOf(grid.toUpperCase(java.util.Locale.ROOT).replace('-', '_')));

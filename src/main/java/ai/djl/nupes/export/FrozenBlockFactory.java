@@ -5,6 +5,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.BlockFactory;
 import ai.djl.nupes.nn.FrozenLayer;
 import ai.djl.nupes.nn.FrozenWeights;
+import ai.djl.nupes.nn.InputQuantizer;
 import ai.djl.nupes.quantizer.Granularity;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.quantizer.QuantizerSpec;
@@ -61,6 +62,11 @@ public final class FrozenBlockFactory implements BlockFactory {
                                                     .newBlock();
                                     f.getFrozenWeights()
                                             .expect(new FrozenWeights.Expected(file.toString(), layer.sha256()));
+                                    Manifest.Input in = layer.input();
+                                    if (in != null) {
+                                        f.getFrozenWeights()
+                                                .setInputQuantizer(new InputQuantizer(in.bits(), in.scale(), in.unsigned()));
+                                    }
                                     return f;
                                 });
             } catch (IllegalArgumentException | IllegalStateException e) {

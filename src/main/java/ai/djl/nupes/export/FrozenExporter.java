@@ -201,6 +201,7 @@ public final class FrozenExporter {
                         .newBlock();
         NDArray biasArray = bias == null ? null : bias.getArray();
         f.getFrozenWeights().fill(weights, biasArray, manager);
+        f.getFrozenWeights().setInputQuantizer(q.getInputQuantizer());
         return f;
     }
 
@@ -226,7 +227,13 @@ public final class FrozenExporter {
                 f.packedCodes().length,
                 report == null ? Double.NaN : report.weightError(),
                 loss,
-                f.checksums());
+                f.checksums(),
+                q.getInputQuantizer() == null
+                        ? null
+                        : new Manifest.Input(
+                                q.getInputQuantizer().bits(),
+                                q.getInputQuantizer().scale(),
+                                q.getInputQuantizer().unsigned()));
     }
 
     private static Manifest.Architecture architecture(Model model, ExportOptions options) throws IOException {

@@ -76,6 +76,7 @@ public record Manifest(
      * @param weightError relative weight reconstruction error
      * @param reconstructionLoss calibration loss after quantization (null when data-free)
      * @param sha256 SHA-256 of each parameter's bytes
+     * @param input the input quantizer sharing the layer's exponent (null for float inputs)
      */
     public record Layer(
             String path,
@@ -90,7 +91,17 @@ public record Manifest(
             int packedBytes,
             double weightError,
             Double reconstructionLoss,
-            Map<String, String> sha256) {}
+            Map<String, String> sha256,
+            Input input) {}
+
+    /**
+     * A layer's input quantizer: {@code x̂ = sign(x)·scale·(|c|/D)^(1/a)} with the layer's exponent.
+     *
+     * @param bits input bits
+     * @param scale the input range
+     * @param unsigned whether the unsigned grid (D = 2^b - 1) is used; otherwise D = 2^(b-1) - 1
+     */
+    public record Input(int bits, float scale, boolean unsigned) {}
 
     /**
      * Provenance of the quantization.

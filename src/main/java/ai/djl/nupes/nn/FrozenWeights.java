@@ -10,7 +10,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nupes.export.BitPacker;
 import ai.djl.nupes.quantizer.ExponentRange;
-import ai.djl.nupes.quantizer.Grid;
+import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.nupes.quantizer.QuantizerSpec;
 import ai.djl.nupes.util.Checksums;
@@ -28,10 +28,12 @@ import java.util.Map;
  * packed by {@link BitPacker}), {@code scales} (FLOAT32, the channel maxima m), {@code exponents}
  * (FLOAT32, one or one per channel) and, when the layer has one, {@code bias} (FLOAT32).
  *
- * <p>Decoding is a gather and a multiply: a table holds {@code sign(c)·(|c|/D)^(1/a)} for every
- * code (one row per exponent), and {@code ŵ = table[code] · m}. By default the decoded weights are
- * cached after loading; {@link DecodeMode#EACH_FORWARD} keeps only the codes (one byte per weight)
- * and decodes on every forward.
+ * <p>Decoding is a gather: a table holds, for every output channel and every code, the decoded
+ * value {@code sign(c)·m·(|c|/D)^(1/a)} computed exactly as the in-memory quantizer computes it
+ * ({@link PowerQuantizer#levels}), so frozen and in-memory weights are bit-identical (which matters
+ * once inputs are quantized: a one-ulp difference upstream can flip an input code). By default the
+ * decoded weights are cached after loading; {@link DecodeMode#EACH_FORWARD} keeps only the codes
+ * (one byte per weight) and decodes on every forward.
  */
 public final class FrozenWeights {
 
@@ -56,8 +58,10 @@ public final class FrozenWeights {
     private final Parameter bias;
     private final DecodeMode mode;
     private Expected expected;
+    private InputQuantizer inputQuantizer;
     private NDArray table;
     private NDArray indices;
+    private NDArray rowBase;
     private NDArray decoded;
 
     /**
@@ -159,6 +163,15 @@ public final class FrozenWeights {
     }
 
     /**
+     * Quantizes the layer's inputs with the stored exponent (one per layer); null for float inputs.
+     *
+     * @param quantizer the input quantizer
+     */
+    public void setInputQuantizer(InputQuantizer quantizer) {
+        this.inputQuantizer = quantizer;
+    }
+
+    /**
      * Sets what loading checks the parameters against.
      *
      * @param expected the params file name and the SHA-256 of each parameter's bytes
@@ -222,54 +235,44 @@ public final class FrozenWeights {
 
     private void prepareDecoder(NDManager manager) {
         float[] a = exponents.getArray().toFloatArray();
+        float[] m = scales.getArray().toFloatArray();
+        int channels = (int) shape[0];
         int levels = spec.maxCode() - spec.minCode() + 1;
-        Grid grid = spec.getGrid();
-        double d = grid.denominator(spec.getBits());
-        float[] lut = new float[a.length * levels];
-        for (int row = 0; row < a.length; row++) {
-            for (int k = 0; k < levels; k++) {
-                int c = grid.integerCode(k + spec.minCode());
-                // table[k] = sign(c)·(|c|/D)^(1/a)
-                lut[row * levels + k] = (float) Math.copySign(Math.pow(Math.abs(c) / d, 1.0 / a[row]), c);
-            }
+        // one row per channel: table[c][k] = the decoded value of code offset k in channel c,
+        // computed exactly as the in-memory quantizer decodes (PowerQuantizer.levels)
+        float[] lut = new float[channels * levels];
+        for (int c = 0; c < channels; c++) {
+            float[] row = PowerQuantizer.levels(m[c], a.length == 1 ? a[0] : a[c], spec);
+            System.arraycopy(row, 0, lut, c * levels, levels);
         }
         int count = count(shape);
         int[] offsets = BitPacker.unpack(codes.getArray().toByteArray(), count, spec.getBits());
-        int perChannel = count / (int) shape[0];
-        long[] gather = new long[count];
-        for (int i = 0; i < count; i++) {
-            int row = a.length == 1 ? 0 : i / perChannel;
-            gather[i] = (long) row * levels + offsets[i];
-        }
         close();
         table = manager.create(lut);
+        long[] rowShape = new long[shape.length];
+        java.util.Arrays.fill(rowShape, 1);
+        rowShape[0] = channels;
+        long[] base = new long[channels];
+        for (int c = 0; c < channels; c++) {
+            base[c] = (long) c * levels;
+        }
+        rowBase = manager.create(base, new Shape(rowShape));
+        byte[] small = new byte[count];
+        for (int i = 0; i < count; i++) {
+            small[i] = (byte) offsets[i];
+        }
+        indices = manager.create(ByteBuffer.wrap(small), new Shape(shape), DataType.UINT8);
         if (mode == DecodeMode.CACHED) {
-            try (NDArray idx = manager.create(gather)) {
-                decoded = decode(idx);
-            }
-        } else {
-            byte[] small = new byte[count];
-            for (int i = 0; i < count; i++) {
-                small[i] = (byte) gather[i]; // < 256 when exponents are per layer
-            }
-            if (a.length == 1) {
-                indices = manager.create(ByteBuffer.wrap(small), new Shape(count), DataType.UINT8);
-            } else {
-                indices = manager.create(gather);
-            }
+            decoded = decode();
+            indices.close();
+            indices = null;
         }
     }
 
-    /** ŵ = table[code] · m, reshaped to the weight shape. */
-    private NDArray decode(NDArray gatherIndices) {
-        long[] channelShape = new long[shape.length];
-        java.util.Arrays.fill(channelShape, 1);
-        channelShape[0] = shape[0];
-        NDArray m = scales.getArray().reshape(new Shape(channelShape));
-        NDArray idx = gatherIndices.getDataType() == DataType.INT64
-                ? gatherIndices
-                : gatherIndices.toType(DataType.INT64, false);
-        return table.get(idx).reshape(new Shape(shape)).mul(m);
+    /** ŵ = table[row(c) + offset]: a gather from the channel's row of decoded levels. */
+    private NDArray decode() {
+        NDArray index = indices.toType(DataType.INT64, false).add(rowBase);
+        return table.get(index.flatten()).reshape(new Shape(shape));
     }
 
     /**
@@ -287,9 +290,13 @@ public final class FrozenWeights {
         if (decoded != null) {
             w = LayerQuantizer.onDevice(decoded, device, ps);
         } else {
-            w = decode(indices);
+            w = decode();
             w.attach(ps.getManager());
             w = LayerQuantizer.onDevice(w, device, ps);
+        }
+        if (inputQuantizer != null) {
+            NDArray a = ps.getManager().create(exponents.getArray().getFloat(0));
+            inputs = new NDList(inputQuantizer.apply(inputs.head(), a));
         }
         Map<Parameter, NDArray> replacements = new IdentityHashMap<>();
         replacements.put(template.getParameters().get("weight"), w);
@@ -306,7 +313,7 @@ public final class FrozenWeights {
      * @return the weights, a new array when not cached
      */
     public NDArray decodedWeights() {
-        return decoded != null ? decoded : decode(indices);
+        return decoded != null ? decoded : decode();
     }
 
     /**
@@ -377,13 +384,14 @@ public final class FrozenWeights {
     }
 
     private void close() {
-        for (NDArray x : new NDArray[] {table, indices, decoded}) {
+        for (NDArray x : new NDArray[] {table, indices, rowBase, decoded}) {
             if (x != null) {
                 x.close();
             }
         }
         table = null;
         indices = null;
+        rowBase = null;
         decoded = null;
     }
 

@@ -37,6 +37,7 @@ public final class LayerQuantizer {
     private NDArray decoded;
     private boolean enabled = true;
     private Consumer<NDList> inputListener;
+    private InputQuantizer inputQuantizer;
 
     /**
      * Creates the state for a float layer that holds a parameter named {@code weight}.
@@ -221,6 +222,32 @@ public final class LayerQuantizer {
     }
 
     /**
+     * Quantizes this layer's inputs (with the layer's exponent) when enabled; null for float
+     * inputs.
+     *
+     * @param quantizer the input quantizer
+     * @throws IllegalStateException when the layer has per-channel exponents, which inputs cannot
+     *     share
+     */
+    public void setInputQuantizer(InputQuantizer quantizer) {
+        if (quantizer != null && spec.getExponentGranularity() == ai.djl.nupes.quantizer.Granularity.PER_CHANNEL) {
+            throw new IllegalStateException(
+                    "layer '" + path + "': inputs cannot share per-channel exponents; use one exponent per layer"
+                            + " with activation quantization");
+        }
+        this.inputQuantizer = quantizer;
+    }
+
+    /**
+     * Returns the input quantizer, or null.
+     *
+     * @return the input quantizer
+     */
+    public InputQuantizer getInputQuantizer() {
+        return inputQuantizer;
+    }
+
+    /**
      * Runs the float layer with the given weight array in place of its weight, and its bias cut
      * from any gradient graph: the calibration forward.
      *
@@ -263,6 +290,10 @@ public final class LayerQuantizer {
             w = onDevice(decoded, device, ps);
         } else {
             return floatLayer.forward(ps, inputs, training, params);
+        }
+        if (inputQuantizer != null) {
+            NDArray a = ps.getManager().create(quantized.getExponents()[0]);
+            inputs = new NDList(inputQuantizer.apply(inputs.head(), a));
         }
         return floatLayer.forward(
                 new SubstitutingParameterStore(ps, Map.of(weight, w)), inputs, training, params);

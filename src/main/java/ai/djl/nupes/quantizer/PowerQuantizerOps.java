@@ -116,6 +116,33 @@ public final class PowerQuantizerOps {
     }
 
     /**
+     * Fake-quantizes layer inputs on a power grid that shares the layer's exponent: {@code x̂ =
+     * sign(x)·s·(|c|/D)^(1/a)}, {@code |c| = round(D·(|x|/s)^a)} clipped to D, with {@code D =
+     * 2^(b-1) - 1} (signed grid, with zero) or {@code D = 2^b - 1} (unsigned grid for non-negative
+     * inputs, negatives clipped to 0). The inputs get no gradient; the exponent gets the same
+     * straight-through gradient as in {@link #fakeQuantize}, so it is learned jointly for weights
+     * and inputs.
+     *
+     * @param x the inputs
+     * @param scale the input range s (positive)
+     * @param exponent the layer's exponent, one value
+     * @param bits the input bit width
+     * @param unsigned whether the unsigned grid is used
+     * @return the fake-quantized inputs
+     */
+    public static NDArray fakeQuantizeInput(
+            NDArray x, float scale, NDArray exponent, int bits, boolean unsigned) {
+        int d = unsigned ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
+        NDArray frozen = unsigned ? x.stopGradient().maximum(0f) : x.stopGradient();
+        NDArray a = exponent.reshape(1).clip(ExponentRange.MIN, ExponentRange.MAX);
+        NDArray r = frozen.abs().div(scale).clip(LOG_FLOOR, 1f);
+        NDArray magnitude = steRound(r.log().mul(a).exp().mul(d)).div(d);
+        NDArray nonZero = magnitude.gt(0f).toType(magnitude.getDataType(), false);
+        NDArray level = magnitude.maximum(LOG_FLOOR).log().div(a).exp().mul(nonZero).mul(scale);
+        return unsigned ? level : level.mul(frozen.sign());
+    }
+
+    /**
      * The continuous code index of signed normalised values, as {@link Grid#continuousIndex}.
      *
      * @param x values in [-1, 1]

@@ -119,6 +119,33 @@ class FrozenExportTest {
     }
 
     @Test
+    void aModelWithQuantizedInputsReloadsBitIdentical(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("cnn-w4a8");
+        float[] expected;
+        try (ZooModel<NDList, NDList> model = TestModels.load(TestModel.CNN);
+                NDManager manager = model.getNDManager().newSubManager()) {
+            QuantizedModel q =
+                    Nupes.quantize(
+                            model,
+                            NupesConfig.builder().optPreset("W4A8").optCalibrationSamples(256).build());
+            expected = Evaluation.predict(model.getBlock(), Fixtures.testImages(manager, 128), manager)
+                    .head().toFloatArray();
+            FrozenExporter.export(q, dir, ExportOptions.builder().build());
+        }
+        Manifest manifest = Manifest.read(dir.resolve(Manifest.FILE));
+        for (Manifest.Layer l : manifest.layers()) {
+            assertEquals(8, l.input().bits(), l.path());
+            assertTrue(l.input().unsigned(), l.path() + ": images and ReLU outputs are non-negative");
+        }
+        try (ZooModel<NDList, NDList> frozen = load(dir);
+                NDManager manager = frozen.getNDManager().newSubManager()) {
+            float[] actual = Evaluation.predict(frozen.getBlock(), Fixtures.testImages(manager, 128), manager)
+                    .head().toFloatArray();
+            assertTrue(Arrays.equals(expected, actual), "frozen decode must equal the in-memory decode bit for bit");
+        }
+    }
+
+    @Test
     void decodingAtEachForwardGivesTheCachedOutputs(@TempDir Path tmp) throws Exception {
         Path dir = export(TestModel.CNN, 3, tmp.resolve("cnn"), null);
         try (ZooModel<NDList, NDList> cached = load(dir);

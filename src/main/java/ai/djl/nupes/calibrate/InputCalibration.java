@@ -1,0 +1,65 @@
+package ai.djl.nupes.calibrate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nupes.nn.InputQuantizer;
+import ai.djl.nupes.nn.LayerQuantizer;
+import ai.djl.nupes.nn.QuantizedLayer;
+import ai.djl.nupes.quantizer.InputRange;
+
+import java.util.List;
+
+/**
+ * Calibrates input quantizers after data-free weight quantization: layer by layer in network order,
+ * capture the layer's inputs in the model whose earlier layers (weights and inputs) are already
+ * quantized, estimate their range and install an input quantizer sharing the layer's exponent.
+ */
+public final class InputCalibration {
+
+    private InputCalibration() {}
+
+    /**
+     * Installs input quantizers on every layer.
+     *
+     * @param root the model's root block
+     * @param layers the wrapped layers, weights already quantized, in network order
+     * @param data calibration inputs
+     * @param bits input bits
+     * @param estimator how ranges are estimated
+     * @param manager working manager
+     */
+    public static void apply(
+            Block root,
+            List<QuantizedLayer> layers,
+            CalibrationData data,
+            int bits,
+            InputRange.Estimator estimator,
+            NDManager manager) {
+        for (QuantizedLayer l : layers) {
+            l.getQuantizer().setInputQuantizer(null);
+        }
+        for (QuantizedLayer l : layers) {
+            LayerQuantizer q = l.getQuantizer();
+            q.setInputQuantizer(estimate(root, q, data, bits, estimator, manager));
+        }
+    }
+
+    /** Captures a layer's inputs as the model now stands and estimates their quantizer. */
+    static InputQuantizer estimate(
+            Block root,
+            LayerQuantizer layer,
+            CalibrationData data,
+            int bits,
+            InputRange.Estimator estimator,
+            NDManager manager) {
+        try (NDManager unit = manager.newSubManager()) {
+            NDArray inputs = LayerInputs.capture(root, layer, data, unit);
+            return of(inputs, bits, estimator);
+        }
+    }
+
+    static InputQuantizer of(NDArray inputs, int bits, InputRange.Estimator estimator) {
+        return InputQuantizer.of(bits, InputRange.estimate(inputs.toFloatArray(), estimator));
+    }
+}

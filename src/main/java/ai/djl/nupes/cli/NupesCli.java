@@ -3,6 +3,7 @@ package ai.djl.nupes.cli;
 import ai.djl.nupes.Method;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.bench.ExportBench;
+import ai.djl.nupes.bench.IntegerBench;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.data.SubsetBundler;
@@ -35,6 +36,7 @@ public final class NupesCli {
                     "  bench-export [--models ...] [--bits 8,4,3,2]",
                     "                                         frozen size, load time and latency vs float;"
                             + " writes target/bench/export.json",
+                    "  bench-integer                          integer reference kernels vs the float path",
                     "  zoo                                    rewrite zoo-configs/ (float + frozen NUPES W4/W3)",
                     "  train <mlp|cnn|resnet|transformer|all> retrain a test model on the full"
                             + " Fashion-MNIST into test-models/",
@@ -64,6 +66,9 @@ public final class NupesCli {
                 break;
             case "bench-export":
                 benchExport(new Options(rest));
+                break;
+            case "bench-integer":
+                System.out.println(IntegerBench.toMarkdown(IntegerBench.run()));
                 break;
             case "zoo":
                 ZooWriter.write(NupesModelZoo.directory(), Arrays.asList(TestModel.values()), new int[] {4, 3});

@@ -129,7 +129,7 @@ class NupesTest {
             for (QuantizedLayer l : q.getLayers()) {
                 assertEquals(8, l.getQuantizer().getInputQuantizer().bits(), l.getPath());
             }
-            // measured: 91.95 % vs float 92.10 % on the 2000 bundled images
+            // measured with seed 0 (quantize --bits 8 --abits 8): 91.95 % vs float 92.10 % on the 2000 bundled images
             assertTrue(accuracy >= floatAccuracy - 0.003, "W8A8 " + accuracy + " vs float " + floatAccuracy);
         }
     }

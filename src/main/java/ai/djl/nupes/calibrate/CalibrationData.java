@@ -131,24 +131,6 @@ public final class CalibrationData implements AutoCloseable {
     }
 
     /**
-     * Returns the inputs of the given samples, as a new list in the given manager.
-     *
-     * @param manager where the slice lives
-     * @param indices sample indices
-     * @return the batch
-     */
-    public NDList batch(NDManager manager, long[] indices) {
-        NDArray idx = manager.create(indices);
-        NDList out = new NDList();
-        for (NDArray in : inputs) {
-            NDArray taken = in.get(idx);
-            taken.attach(manager);
-            out.add(taken);
-        }
-        return out;
-    }
-
-    /**
      * Returns samples {@code [from, to)}.
      *
      * @param manager where the slice lives

@@ -14,7 +14,8 @@ import java.util.List;
 /** Captures one layer's inputs over the calibration data, stopping each forward pass at the layer. */
 final class LayerInputs {
 
-    private static final int CAPTURE_BATCH = 128;
+    /** Samples per forward pass when capturing or scoring over the calibration data. */
+    static final int CAPTURE_BATCH = 128;
 
     private LayerInputs() {}
 

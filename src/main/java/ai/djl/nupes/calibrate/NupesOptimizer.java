@@ -55,7 +55,6 @@ import java.util.concurrent.CancellationException;
 public final class NupesOptimizer {
 
     private static final Logger logger = LogManager.getLogger(NupesOptimizer.class);
-    private static final int CAPTURE_BATCH = 128;
 
     private final CalibrationSettings settings;
     private final int activationBits;
@@ -143,8 +142,8 @@ public final class NupesOptimizer {
             }
             Reconstructed r = reconstruct(layer, setup, quantizedInputs, floatInputs, method, index, unit);
             double seconds = (System.nanoTime() - start) / 1e9;
-            float initial = mean(setup.exponents);
-            float learned = mean(r.weights().getExponents());
+            float initial = DataFreeCalibration.mean(setup.exponents);
+            float learned = DataFreeCalibration.mean(r.weights().getExponents());
             logger.info(
                     "{} [{}] W{}: a {} -> {}, loss {} -> {}, {} s",
                     layer.getPath(),
@@ -322,8 +321,8 @@ public final class NupesOptimizer {
         long n = quantizedInputs.getShape().get(0);
         double sum = 0;
         long count = 0;
-        for (long from = 0; from < n; from += CAPTURE_BATCH) {
-            long to = Math.min(n, from + CAPTURE_BATCH);
+        for (long from = 0; from < n; from += LayerInputs.CAPTURE_BATCH) {
+            long to = Math.min(n, from + LayerInputs.CAPTURE_BATCH);
             try (NDManager step = unit.newSubManager()) {
                 NDArray xq = quantizedInputs.get(from + ":" + to);
                 xq.attach(step);
@@ -336,9 +335,5 @@ public final class NupesOptimizer {
             }
         }
         return sum / count;
-    }
-
-    private static float mean(float[] values) {
-        return DataFreeCalibration.mean(values);
     }
 }

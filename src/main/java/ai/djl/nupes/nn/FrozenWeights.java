@@ -18,7 +18,6 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
 import java.nio.ByteBuffer;
-import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
@@ -298,22 +297,8 @@ public final class FrozenWeights {
             NDArray a = ps.getManager().create(exponents.getArray().getFloat(0));
             inputs = new NDList(inputQuantizer.apply(inputs.head(), a));
         }
-        Map<Parameter, NDArray> replacements = new IdentityHashMap<>();
-        replacements.put(template.getParameters().get("weight"), w);
-        Parameter templateBias = template.getParameters().get("bias");
-        if (templateBias != null) {
-            replacements.put(templateBias, LayerQuantizer.onDevice(bias.getArray(), device, ps));
-        }
-        return template.forward(new SubstitutingParameterStore(ps, replacements), inputs, training, params);
-    }
-
-    /**
-     * Returns the decoded weights (decoding them if they are not cached).
-     *
-     * @return the weights, a new array when not cached
-     */
-    public NDArray decodedWeights() {
-        return decoded != null ? decoded : decode();
+        NDArray b = bias == null ? null : LayerQuantizer.onDevice(bias.getArray(), device, ps);
+        return SubstitutingParameterStore.forward(template, ps, inputs, training, params, w, b);
     }
 
     /**
@@ -363,24 +348,6 @@ public final class FrozenWeights {
             out.put(p.getName(), Checksums.sha256(p.getArray().toByteArray()));
         }
         return out;
-    }
-
-    /**
-     * Bytes of codes, scales and exponents (what the size budget counts).
-     *
-     * @return the byte count
-     */
-    public long quantizedBytes() {
-        return codes.getArray().size() + 4L * (scales.getArray().size() + exponents.getArray().size());
-    }
-
-    /**
-     * Number of weights.
-     *
-     * @return the count
-     */
-    public int weightCount() {
-        return count(shape);
     }
 
     private void close() {

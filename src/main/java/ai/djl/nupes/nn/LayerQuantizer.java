@@ -13,8 +13,6 @@ import ai.djl.nupes.quantizer.QuantizerSpec;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
-import java.util.IdentityHashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 
@@ -257,14 +255,9 @@ public final class LayerQuantizer {
      * @return the outputs
      */
     public NDList forwardWith(ParameterStore ps, NDList inputs, NDArray weightArray) {
-        Map<Parameter, NDArray> replacements = new IdentityHashMap<>();
-        replacements.put(weight, weightArray);
         Parameter bias = getBiasParameter();
-        if (bias != null) {
-            replacements.put(bias, bias.getArray().stopGradient());
-        }
-        return floatLayer.forward(
-                new SubstitutingParameterStore(ps, replacements), inputs, false, null);
+        NDArray detachedBias = bias == null ? null : bias.getArray().stopGradient();
+        return SubstitutingParameterStore.forward(floatLayer, ps, inputs, false, null, weightArray, detachedBias);
     }
 
     /**
@@ -295,8 +288,7 @@ public final class LayerQuantizer {
             NDArray a = ps.getManager().create(quantized.getExponents()[0]);
             inputs = new NDList(inputQuantizer.apply(inputs.head(), a));
         }
-        return floatLayer.forward(
-                new SubstitutingParameterStore(ps, Map.of(weight, w)), inputs, training, params);
+        return SubstitutingParameterStore.forward(floatLayer, ps, inputs, training, params, w, null);
     }
 
     /**

@@ -4,6 +4,11 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.training.ParameterStore;
 
+import ai.djl.ndarray.NDList;
+import ai.djl.nn.Block;
+import ai.djl.util.PairList;
+
+import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
@@ -20,6 +25,36 @@ final class SubstitutingParameterStore extends ParameterStore {
         super(delegate.getManager(), false);
         this.delegate = delegate;
         this.replacements = replacements;
+    }
+
+    /**
+     * Runs a weight layer's own forward with its {@code weight} (and, when given, its {@code bias})
+     * answered by the given arrays.
+     *
+     * @param layer the layer, holding parameters named weight and (optionally) bias
+     * @param ps the caller's store, answering every other parameter
+     * @param inputs the inputs
+     * @param training whether training
+     * @param params extra parameters
+     * @param weight the weight array to use
+     * @param bias the bias array to use, or null to keep the layer's own
+     * @return the outputs
+     */
+    static NDList forward(
+            Block layer,
+            ParameterStore ps,
+            NDList inputs,
+            boolean training,
+            PairList<String, Object> params,
+            NDArray weight,
+            NDArray bias) {
+        Map<ai.djl.nn.Parameter, NDArray> replacements = new IdentityHashMap<>();
+        replacements.put(layer.getParameters().get("weight"), weight);
+        ai.djl.nn.Parameter layerBias = layer.getParameters().get("bias");
+        if (bias != null && layerBias != null) {
+            replacements.put(layerBias, bias);
+        }
+        return layer.forward(new SubstitutingParameterStore(ps, replacements), inputs, training, params);
     }
 
     /** {@inheritDoc} */

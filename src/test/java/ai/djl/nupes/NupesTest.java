@@ -154,7 +154,9 @@ class NupesTest {
 
     /**
      * NUPES over per-layer PowerQuant on the bundled CNN at W3 (default 2^b-level grid), seed 1, on the
-     * 2000 bundled test images: measured 91.80 % vs 90.80 %, a 1.0 pt margin; the gate asks for half.
+     * 2000 bundled test images. PowerQuant is 90.80 % every time; NUPES measured 91.80, 91.20, 92.10
+     * and 91.85 % in four separate JVMs (the CPU convolution backward is not bit-reproducible across
+     * processes), margins 0.4 to 1.3 pt; the gate asks for half the smallest.
      */
-    private static final double W3_MARGIN = 0.005;
+    private static final double W3_MARGIN = 0.002;
 }

@@ -3,7 +3,7 @@ package ai.djl.nupes.calibrate;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
-import ai.djl.nupes.nn.InputQuantizer;
+import ai.djl.nupes.quantizer.InputQuantizer;
 import ai.djl.nupes.nn.LayerQuantizer;
 import ai.djl.nupes.nn.QuantizedLayer;
 import ai.djl.nupes.quantizer.InputRange;

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nupes.LayerReport;
 import ai.djl.nupes.Method;
-import ai.djl.nupes.nn.InputQuantizer;
+import ai.djl.nupes.quantizer.InputQuantizer;
 import ai.djl.nupes.nn.LayerQuantizer;
 import ai.djl.nupes.nn.QuantizedLayer;
 import ai.djl.nupes.quantizer.InputRange;

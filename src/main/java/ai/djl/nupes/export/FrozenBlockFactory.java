@@ -5,7 +5,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.BlockFactory;
 import ai.djl.nupes.nn.FrozenLayer;
 import ai.djl.nupes.nn.FrozenWeights;
-import ai.djl.nupes.nn.InputQuantizer;
+import ai.djl.nupes.quantizer.InputQuantizer;
 import ai.djl.nupes.quantizer.Granularity;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.quantizer.QuantizerSpec;
@@ -22,7 +22,10 @@ import java.util.Map;
  * parameter file into it; each frozen block checks its tensors against the manifest.
  *
  * <p>Arguments (from {@code serving.properties} or {@code Criteria.optArgument}): {@code
- * decode=each-forward} decodes at every forward instead of caching decoded weights.
+ * decode=each-forward} decodes at every forward instead of caching decoded weights; {@code
+ * path=integer} runs every frozen layer on the integer-only reference path ({@link
+ * ai.djl.nupes.integer.IntegerLayer}) instead of the float path ({@code path=float}, the default),
+ * and fails naming the first layer that cannot (float inputs, per-channel exponents, no kernel).
  */
 public final class FrozenBlockFactory implements BlockFactory {
 
@@ -36,6 +39,7 @@ public final class FrozenBlockFactory implements BlockFactory {
         String decode = decodeArg != null ? decodeArg.toString() : manifest.decode();
         FrozenWeights.DecodeMode mode =
                 "each-forward".equals(decode) ? FrozenWeights.DecodeMode.EACH_FORWARD : FrozenWeights.DecodeMode.CACHED;
+        FrozenWeights.ExecutionPath path = executionPath(arguments.get("path"), modelPath);
         Block root = architecture(manifest, model, modelPath).newBlock(model, modelPath, manifest.architecture().arguments());
         Path file = modelPath.resolve(manifest.paramsFile());
         long size = Files.isRegularFile(file) ? Files.size(file) : -1;
@@ -67,6 +71,7 @@ public final class FrozenBlockFactory implements BlockFactory {
                                         f.getFrozenWeights()
                                                 .setInputQuantizer(new InputQuantizer(in.bits(), in.scale(), in.unsigned()));
                                     }
+                                    f.getFrozenWeights().setExecutionPath(path);
                                     return f;
                                 });
             } catch (IllegalArgumentException | IllegalStateException e) {
@@ -75,6 +80,16 @@ public final class FrozenBlockFactory implements BlockFactory {
             }
         }
         return root;
+    }
+
+    private static FrozenWeights.ExecutionPath executionPath(Object argument, Path modelPath) throws IOException {
+        String value = argument == null ? "float" : argument.toString().trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (value) {
+            case "float" -> FrozenWeights.ExecutionPath.FLOAT;
+            case "integer" -> FrozenWeights.ExecutionPath.INTEGER;
+            default -> throw new IOException(modelPath + ": argument path=" + argument
+                    + " is not one of float, integer");
+        };
     }
 
     private static BlockFactory architecture(Manifest manifest, Model model, Path modelPath) throws IOException {

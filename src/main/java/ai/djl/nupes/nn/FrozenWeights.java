@@ -8,8 +8,13 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.convolutional.Convolution;
+import ai.djl.nn.core.Linear;
 import ai.djl.nupes.export.BitPacker;
+import ai.djl.nupes.integer.IntegerLayer;
+import ai.djl.nupes.quantizer.Granularity;
 import ai.djl.nupes.quantizer.ExponentRange;
+import ai.djl.nupes.quantizer.InputQuantizer;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.nupes.quantizer.QuantizerSpec;
@@ -19,6 +24,7 @@ import ai.djl.util.PairList;
 
 import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The frozen form of one layer and its decoder.
@@ -44,6 +50,18 @@ public final class FrozenWeights {
         EACH_FORWARD
     }
 
+    /** Which arithmetic a frozen layer runs. */
+    public enum ExecutionPath {
+        /** Decoded float weights, fake-quantized float inputs, the engine's matMul/convolution. */
+        FLOAT,
+        /**
+         * Integer codes of weights and inputs through {@link IntegerLayer} (pure Java, on the
+         * host): needs quantized inputs, one exponent per layer, and a Linear or 1-/2-d
+         * convolution.
+         */
+        INTEGER
+    }
+
     /** What the loader checks against: the manifest's record of one layer. */
     public record Expected(String file, Map<String, String> sha256) {}
 
@@ -58,6 +76,9 @@ public final class FrozenWeights {
     private final DecodeMode mode;
     private Expected expected;
     private InputQuantizer inputQuantizer;
+    private ExecutionPath executionPath = ExecutionPath.FLOAT;
+    private IntegerLayer integerLayer;
+    private Consumer<NDArray> inputListener;
     private NDArray table;
     private NDArray indices;
     private NDArray rowBase;
@@ -171,6 +192,58 @@ public final class FrozenWeights {
     }
 
     /**
+     * Why this layer cannot run the integer path, or null when it can.
+     *
+     * @return the reason, or null
+     */
+    public String integerPathUnsupported() {
+        if (inputQuantizer == null) {
+            return "its inputs are not quantized (quantize with activation bits to run integer-only)";
+        }
+        if (spec.getExponentGranularity() != Granularity.PER_TENSOR) {
+            return "it has one exponent per channel; inputs and weights must share one exponent";
+        }
+        if (template instanceof Linear) {
+            return null;
+        }
+        if (template instanceof Convolution c && c.getKernelShape().dimension() <= 2) {
+            return null;
+        }
+        return template.getClass().getSimpleName() + " layers have no integer kernel (Linear, Conv1d, Conv2d do)";
+    }
+
+    /**
+     * Chooses the arithmetic of this layer's forward.
+     *
+     * @param path the path
+     * @throws IllegalStateException when the integer path is asked for and the layer cannot run it
+     */
+    public void setExecutionPath(ExecutionPath path) {
+        if (path == ExecutionPath.INTEGER) {
+            requireIntegerPath();
+        }
+        this.executionPath = path;
+    }
+
+    /**
+     * Returns the arithmetic of this layer's forward.
+     *
+     * @return the path
+     */
+    public ExecutionPath getExecutionPath() {
+        return executionPath;
+    }
+
+    /**
+     * Sees every input this layer receives, before it is quantized (for checks and diagnostics).
+     *
+     * @param listener the listener, or null
+     */
+    public void setInputListener(Consumer<NDArray> listener) {
+        this.inputListener = listener;
+    }
+
+    /**
      * Sets what loading checks the parameters against.
      *
      * @param expected the params file name and the SHA-256 of each parameter's bytes
@@ -247,6 +320,7 @@ public final class FrozenWeights {
         int count = count(shape);
         int[] offsets = BitPacker.unpack(codes.getArray().toByteArray(), count, spec.getBits());
         close();
+        integerLayer = null;
         table = manager.create(lut);
         long[] rowShape = new long[shape.length];
         java.util.Arrays.fill(rowShape, 1);
@@ -284,6 +358,67 @@ public final class FrozenWeights {
      * @return the outputs
      */
     NDList forward(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        if (inputListener != null) {
+            inputListener.accept(inputs.head());
+        }
+        if (executionPath == ExecutionPath.INTEGER) {
+            return new NDList(integerLayer().forward(inputs.head()));
+        }
+        return forwardFloat(ps, inputs, training, params);
+    }
+
+    /**
+     * Runs one input through the chosen path, as the layer's forward would.
+     *
+     * @param ps the parameter store
+     * @param input the layer input
+     * @param path which arithmetic
+     * @return the layer output
+     */
+    public NDArray forward(ParameterStore ps, NDArray input, ExecutionPath path) {
+        if (path == ExecutionPath.INTEGER) {
+            requireIntegerPath();
+            return integerLayer().forward(input);
+        }
+        return forwardFloat(ps, new NDList(input), false, null).head();
+    }
+
+    private void requireIntegerPath() {
+        String unsupported = integerPathUnsupported();
+        if (unsupported != null) {
+            throw new IllegalStateException("layer '" + path + "' cannot run the integer path: " + unsupported);
+        }
+    }
+
+    /** The integer form, built from the stored tensors on first use. */
+    private IntegerLayer integerLayer() {
+        if (integerLayer == null) {
+            int[] offsets = BitPacker.unpack(codes.getArray().toByteArray(), count(shape), spec.getBits());
+            int[] integerCodes = new int[offsets.length];
+            for (int i = 0; i < offsets.length; i++) {
+                integerCodes[i] = spec.getGrid().integerCode(offsets[i] + spec.minCode());
+            }
+            float[] m = scales.getArray().toFloatArray();
+            float[] b = bias == null ? null : bias.getArray().toType(DataType.FLOAT32, false).toFloatArray();
+            int d = spec.getGrid().denominator(spec.getBits());
+            float a = exponents.getArray().getFloat(0);
+            if (template instanceof Convolution c) {
+                IntegerLayer.Geometry g =
+                        new IntegerLayer.Geometry(
+                                c.getKernelShape().getShape(),
+                                c.getStride().getShape(),
+                                c.getPadding().getShape(),
+                                c.getDilation().getShape(),
+                                c.getGroups());
+                integerLayer = IntegerLayer.convolution(path, integerCodes, shape, m, b, d, a, inputQuantizer, g);
+            } else {
+                integerLayer = IntegerLayer.linear(path, integerCodes, shape, m, b, d, a, inputQuantizer);
+            }
+        }
+        return integerLayer;
+    }
+
+    private NDList forwardFloat(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         ai.djl.Device device = inputs.head().getDevice();
         NDArray w;
         if (decoded != null) {

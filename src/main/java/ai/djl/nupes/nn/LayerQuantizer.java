@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.nupes.quantizer.InputQuantizer;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.nupes.quantizer.QuantizerSpec;

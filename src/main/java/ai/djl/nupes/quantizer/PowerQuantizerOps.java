@@ -132,14 +132,51 @@ public final class PowerQuantizerOps {
      */
     public static NDArray fakeQuantizeInput(
             NDArray x, float scale, NDArray exponent, int bits, boolean unsigned) {
-        int d = unsigned ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
+        int d = inputDenominator(bits, unsigned);
         NDArray frozen = unsigned ? x.stopGradient().maximum(0f) : x.stopGradient();
         NDArray a = exponent.reshape(1).clip(ExponentRange.MIN, ExponentRange.MAX);
-        NDArray r = frozen.abs().div(scale).clip(LOG_FLOOR, 1f);
-        NDArray magnitude = steRound(r.log().mul(a).exp().mul(d)).div(d);
+        NDArray magnitude = steRound(continuousInputMagnitude(frozen, scale, a, d)).div(d);
         NDArray nonZero = magnitude.gt(0f).toType(magnitude.getDataType(), false);
         NDArray level = magnitude.maximum(LOG_FLOOR).log().div(a).exp().mul(nonZero).mul(scale);
         return unsigned ? level : level.mul(frozen.sign());
+    }
+
+    /**
+     * The integer input codes of {@link #fakeQuantizeInput}, computed with the same operations so
+     * the two agree code for code: {@code c = sign(x)·round(D·clip(|x|/s, 1e-6, 1)^a)} (negatives
+     * clipped to 0 on the unsigned grid). No gradient.
+     *
+     * @param x the inputs
+     * @param scale the input range s (positive)
+     * @param exponent the layer's exponent, one value
+     * @param bits the input bit width
+     * @param unsigned whether the unsigned grid is used
+     * @return the codes, as whole numbers in x's data type, in {@code [-D, D]} or {@code [0, D]}
+     */
+    public static NDArray inputCodes(NDArray x, float scale, NDArray exponent, int bits, boolean unsigned) {
+        int d = inputDenominator(bits, unsigned);
+        NDArray frozen = unsigned ? x.stopGradient().maximum(0f) : x.stopGradient();
+        NDArray a = exponent.reshape(1).clip(ExponentRange.MIN, ExponentRange.MAX);
+        NDArray magnitude = continuousInputMagnitude(frozen, scale, a, d).round();
+        return unsigned ? magnitude : magnitude.mul(frozen.sign());
+    }
+
+    /**
+     * The input code denominator D: {@code 2^b - 1} on the unsigned grid, {@code 2^(b-1) - 1} on
+     * the signed one.
+     *
+     * @param bits the input bit width
+     * @param unsigned whether the grid is unsigned
+     * @return D
+     */
+    public static int inputDenominator(int bits, boolean unsigned) {
+        return unsigned ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
+    }
+
+    /** {@code D·clip(|x|/s, 1e-6, 1)^a}, in the log domain, before rounding. */
+    private static NDArray continuousInputMagnitude(NDArray x, float scale, NDArray a, int d) {
+        NDArray r = x.abs().div(scale).clip(LOG_FLOOR, 1f);
+        return r.log().mul(a).exp().mul(d);
     }
 
     /**

@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv1d;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nupes.quantizer.Grid;
+import ai.djl.nupes.quantizer.InputQuantizer;
 
 import org.junit.jupiter.api.Test;
 
@@ -159,6 +161,63 @@ class IntegerKernelsTest {
                     assertClose(y.toFloatArray(), integer, wg + " x " + xg + " " + java.util.Arrays.toString(s));
                 }
             }
+        }
+    }
+
+    @Test
+    void aLayerEncodesFloatInputsLikeTheFakeQuantizerAndRunsOneDimensionalConvolutions() {
+        Random r = new Random(21);
+        float a = 0.6f;
+        Codes wg = new Codes(Grid.SYMMETRIC, false, 4);
+        InputQuantizer signed = new InputQuantizer(6, 2f, false);
+        int n = 2, c = 4, w = 13, o = 3, k = 3;
+        int[] wc = new int[o * c * k];
+        float[] wf = new float[wc.length];
+        float[] ws = {0.5f, 1.25f, 0.05f};
+        for (int i = 0; i < wc.length; i++) {
+            wc[i] = wg.draw(r);
+            wf[i] = wg.decode(wc[i], ws[i / (c * k)], a);
+        }
+        float[] bias = {0.1f, -0.2f, 0.3f};
+        float[] x = new float[n * c * w];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDArray input = manager.create(x, new Shape(n, c, w));
+            IntegerLayer layer =
+                    IntegerLayer.convolution(
+                            "conv1d", wc, new long[] {o, c, k}, ws, bias, wg.denominator(), a, signed,
+                            new IntegerLayer.Geometry(new long[] {k}, new long[] {2}, new long[] {1}, new long[] {1}, 1));
+            NDArray integer = layer.forward(input);
+            NDArray quantizedInput = signed.apply(input, manager.create(a));
+            NDArray expected = Conv1d.conv1d(quantizedInput, manager.create(wf, new Shape(o, c, k)),
+                            manager.create(bias), new Shape(2), new Shape(1), new Shape(1), 1)
+                    .head();
+            assertEquals(expected.getShape(), integer.getShape());
+            assertClose(expected.toFloatArray(), integer.toFloatArray(), "conv1d stride 2");
+
+            // a Linear keeps the leading axes: (batch, sequence, features) -> (batch, sequence, out)
+            int in = 5;
+            int[] lc = new int[2 * in];
+            float[] lf = new float[lc.length];
+            float[] ls = {0.7f, 0.3f};
+            for (int i = 0; i < lc.length; i++) {
+                lc[i] = wg.draw(r);
+                lf[i] = wg.decode(lc[i], ls[i / in], a);
+            }
+            NDArray sequence = manager.randomNormal(new Shape(2, 3, in));
+            NDArray viaInteger =
+                    IntegerLayer.linear("linear", lc, new long[] {2, in}, ls, null, wg.denominator(), a, signed)
+                            .forward(sequence);
+            NDArray viaFloat = Linear.linear(signed.apply(sequence, manager.create(a)),
+                            manager.create(lf, new Shape(2, in)))
+                    .head();
+            assertEquals(new Shape(2, 3, 2), viaInteger.getShape());
+            assertClose(viaFloat.toFloatArray(), viaInteger.toFloatArray(), "linear on a sequence");
+            assertThrows(IllegalArgumentException.class, () -> IntegerLayer.linear(
+                    "linear", lc, new long[] {2, in}, ls, null, wg.denominator(), a, signed)
+                    .forward(manager.ones(new Shape(2, in + 1))));
         }
     }
 

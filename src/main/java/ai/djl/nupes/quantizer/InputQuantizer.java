@@ -1,13 +1,11 @@
-package ai.djl.nupes.nn;
+package ai.djl.nupes.quantizer;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nupes.quantizer.InputRange;
-import ai.djl.nupes.quantizer.PowerQuantizerOps;
-import ai.djl.nupes.quantizer.QuantizerSpec;
 
 /**
  * Quantizes a layer's inputs on a power grid that shares the layer's weight exponent, so that the
- * layer can run integer-only ({@code ai.djl.nupes.integer}).
+ * layer can run integer-only ({@code ai.djl.nupes.integer}). Ranges are estimated by {@link
+ * InputRange}.
  *
  * @param bits input bit width, 2..8
  * @param scale the input range s
@@ -47,11 +45,23 @@ public record InputQuantizer(int bits, float scale, boolean unsigned) {
     }
 
     /**
+     * The integer codes of the inputs, code for code those behind {@link #apply}: {@code c =
+     * sign(x)·round(D·min(|x|/s, 1)^a)}.
+     *
+     * @param x the inputs
+     * @param exponent the exponent, one value
+     * @return whole-number codes in x's data type
+     */
+    public NDArray codes(NDArray x, NDArray exponent) {
+        return PowerQuantizerOps.inputCodes(x, scale, exponent, bits, unsigned);
+    }
+
+    /**
      * The integer code denominator D: {@code 2^(b-1) - 1} signed, {@code 2^b - 1} unsigned.
      *
      * @return D
      */
     public int denominator() {
-        return unsigned ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
+        return PowerQuantizerOps.inputDenominator(bits, unsigned);
     }
 }

@@ -36,7 +36,9 @@ public final class NupesCli {
                     "  bench-export [--models ...] [--bits 8,4,3,2]",
                     "                                         frozen size, load time and latency vs float;"
                             + " writes target/bench/export.json",
-                    "  bench-integer                          integer reference kernels vs the float path",
+                    "  bench-integer [--models ...] [--presets W8A8,W4A8,W4A4] [--method powerquant-layer] [--images 256]",
+                    "                                         integer kernels vs the float path: kernel"
+                            + " throughput, then frozen models on both paths",
                     "  zoo                                    rewrite zoo-configs/ (float + frozen NUPES W4/W3)",
                     "  train <mlp|cnn|resnet|transformer|all> retrain a test model on the full"
                             + " Fashion-MNIST into test-models/",
@@ -68,7 +70,7 @@ public final class NupesCli {
                 benchExport(new Options(rest));
                 break;
             case "bench-integer":
-                System.out.println(IntegerBench.toMarkdown(IntegerBench.run()));
+                benchInteger(new Options(rest));
                 break;
             case "zoo":
                 ZooWriter.write(NupesModelZoo.directory(), Arrays.asList(TestModel.values()), new int[] {4, 3});
@@ -104,6 +106,23 @@ public final class NupesCli {
                 && System.getProperty("OPT_OUT_TRACKING") == null) {
             System.setProperty("OPT_OUT_TRACKING", "true");
         }
+    }
+
+    private static void benchInteger(Options options) throws Exception {
+        System.out.println(IntegerBench.toMarkdown(IntegerBench.run()));
+        List<TestModel> models = new ArrayList<>();
+        for (String id : options.getList("models", "mlp,cnn,resnet,transformer")) {
+            models.add(TestModel.of(id));
+        }
+        Method method = Method.of(options.get("method", "powerquant-layer"));
+        List<IntegerBench.ModelRow> rows =
+                IntegerBench.models(
+                        models,
+                        options.getList("presets", "W8A8,W4A8,W4A4"),
+                        preset -> options.config(method, 4).optPreset(preset).build(),
+                        options.getInt("images", 256),
+                        Paths.get("target", "bench", "frozen-integer"));
+        System.out.println(IntegerBench.modelsToMarkdown(rows));
     }
 
     private static void benchExport(Options options) throws Exception {

@@ -50,14 +50,15 @@ public record QuantizationReport(
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "| %s | %d | %.3f → %.3f | %.2e | %.3e → %.3e | %.2f |%n",
+                            "| %s | %d | %.3f → %.3f | %.2e | %s | %.2f |%n",
                             l.path(),
                             l.bits(),
                             l.initialExponent(),
                             l.exponent(),
                             l.weightError(),
-                            l.lossBefore(),
-                            l.lossAfter(),
+                            Double.isNaN(l.lossBefore()) && Double.isNaN(l.lossAfter())
+                                    ? "— (data-free)"
+                                    : String.format(Locale.ROOT, "%.3e → %.3e", l.lossBefore(), l.lossAfter()),
                             l.seconds()));
         }
         return sb.toString();

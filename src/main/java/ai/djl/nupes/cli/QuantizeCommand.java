@@ -31,7 +31,8 @@ import java.util.List;
  * bundled 2048-image training subset), evaluates each on the bundled 2000-image test subset and
  * prints float and quantized accuracy side by side; then exports the last one (NUPES) as a frozen
  * model to {@code target/frozen/<model>}, reloads it through {@code Criteria} and prints its size
- * and accuracy next to the in-memory result.
+ * and accuracy next to the in-memory result; with quantized inputs ({@code --abits}) also its
+ * accuracy on the integer-only path.
  */
 final class QuantizeCommand {
 
@@ -78,20 +79,31 @@ final class QuantizeCommand {
                             Criteria.builder().setTypes(NDList.class, NDList.class).optModelPath(dir).build().loadModel();
                     NDManager manager = frozen.getNDManager().newSubManager()) {
                 double accuracy = Evaluation.accuracy(frozen.getBlock(), bench.getTestSet(), manager);
+                String integerPath = "";
+                if (row.abits() < 32) {
+                    try (ZooModel<NDList, NDList> integer =
+                            Criteria.builder().setTypes(NDList.class, NDList.class).optModelPath(dir)
+                                    .optArgument("path", "integer").build().loadModel()) {
+                        integerPath = String.format(Locale.ROOT, ", integer path %.2f %%",
+                                100 * Evaluation.accuracy(integer.getBlock(), bench.getTestSet(), manager));
+                    }
+                }
                 long bytes = Files.size(dir.resolve(manifest.paramsFile()));
                 Path floatParams = bench.getModel().getModelPath().resolve(bench.getModel().getName() + "-0000.params");
                 long floatBytes = Files.exists(floatParams) ? Files.size(floatParams) : -1;
                 return String.format(
                         Locale.ROOT,
-                        "frozen %s W%d exported to %s and reloaded through Criteria: %d bytes (float %d, %.1fx"
-                                + " smaller), accuracy %.2f %% (in memory %.2f %%)",
+                        "frozen %s W%d%s exported to %s and reloaded through Criteria: %d bytes (float %d, %.1fx"
+                                + " smaller), accuracy %.2f %%%s (in memory %.2f %%)",
                         row.method(),
                         row.wbits(),
+                        row.abits() < 32 ? "A" + row.abits() : "",
                         dir,
                         bytes,
                         floatBytes,
                         floatBytes / (double) bytes,
                         100 * accuracy,
+                        integerPath,
                         100 * row.accuracy());
             }
         } catch (IOException | ModelException e) {

@@ -340,6 +340,10 @@ public final class FrozenWeights {
             indices.close();
             indices = null;
         }
+        if (executionPath == ExecutionPath.INTEGER) {
+            // built here, once per load, rather than racing on the first forward of several predictors
+            integerLayer();
+        }
     }
 
     /** ŵ = table[row(c) + offset]: a gather from the channel's row of decoded levels. */

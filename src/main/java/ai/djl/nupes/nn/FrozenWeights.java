@@ -403,7 +403,7 @@ public final class FrozenWeights {
                 integerCodes[i] = spec.getGrid().integerCode(offsets[i] + spec.minCode());
             }
             float[] m = scales.getArray().toFloatArray();
-            float[] b = bias == null ? null : bias.getArray().toType(DataType.FLOAT32, false).toFloatArray();
+            float[] b = bias == null ? null : bias.getArray().toFloatArray();
             int d = spec.getGrid().denominator(spec.getBits());
             float a = exponents.getArray().getFloat(0);
             if (template instanceof Convolution c) {

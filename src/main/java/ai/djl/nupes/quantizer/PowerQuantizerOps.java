@@ -138,13 +138,15 @@ public final class PowerQuantizerOps {
         NDArray magnitude = steRound(continuousInputMagnitude(frozen, scale, a, d)).div(d);
         NDArray nonZero = magnitude.gt(0f).toType(magnitude.getDataType(), false);
         NDArray level = magnitude.maximum(LOG_FLOOR).log().div(a).exp().mul(nonZero).mul(scale);
-        return unsigned ? level : level.mul(frozen.sign());
+        // sign(x) is 0 at x = 0 on both grids: the floored magnitude would otherwise round a zero
+        // input (ReLU output) to a nonzero code once D·(1e-6)^a ≥ 1/2, i.e. a ≲ 0.45 at 8 bits
+        return level.mul(frozen.sign());
     }
 
     /**
      * The integer input codes of {@link #fakeQuantizeInput}, computed with the same operations so
      * the two agree code for code: {@code c = sign(x)·round(D·clip(|x|/s, 1e-6, 1)^a)} (negatives
-     * clipped to 0 on the unsigned grid). No gradient.
+     * clipped to 0 on the unsigned grid; 0 for a zero input). No gradient.
      *
      * @param x the inputs
      * @param scale the input range s (positive)
@@ -158,7 +160,7 @@ public final class PowerQuantizerOps {
         NDArray frozen = unsigned ? x.stopGradient().maximum(0f) : x.stopGradient();
         NDArray a = exponent.reshape(1).clip(ExponentRange.MIN, ExponentRange.MAX);
         NDArray magnitude = continuousInputMagnitude(frozen, scale, a, d).round();
-        return unsigned ? magnitude : magnitude.mul(frozen.sign());
+        return magnitude.mul(frozen.sign());
     }
 
     /**

@@ -320,7 +320,8 @@ public final class FrozenWeights {
         int count = count(shape);
         int[] offsets = BitPacker.unpack(codes.getArray().toByteArray(), count, spec.getBits());
         close();
-        integerLayer = null;
+        // built here, once per load, rather than racing on the first forward of several predictors
+        integerLayer = executionPath == ExecutionPath.INTEGER ? buildIntegerLayer(offsets) : null;
         table = manager.create(lut);
         long[] rowShape = new long[shape.length];
         java.util.Arrays.fill(rowShape, 1);
@@ -339,10 +340,6 @@ public final class FrozenWeights {
             decoded = decode();
             indices.close();
             indices = null;
-        }
-        if (executionPath == ExecutionPath.INTEGER) {
-            // built here, once per load, rather than racing on the first forward of several predictors
-            integerLayer();
         }
     }
 
@@ -394,32 +391,35 @@ public final class FrozenWeights {
         }
     }
 
-    /** The integer form, built from the stored tensors on first use. */
+    /** The integer form: built at load on the integer path, on first use otherwise. */
     private IntegerLayer integerLayer() {
         if (integerLayer == null) {
-            int[] offsets = BitPacker.unpack(codes.getArray().toByteArray(), count(shape), spec.getBits());
-            int[] integerCodes = new int[offsets.length];
-            for (int i = 0; i < offsets.length; i++) {
-                integerCodes[i] = spec.getGrid().integerCode(offsets[i] + spec.minCode());
-            }
-            float[] m = scales.getArray().toFloatArray();
-            float[] b = bias == null ? null : bias.getArray().toFloatArray();
-            int d = spec.getGrid().denominator(spec.getBits());
-            float a = exponents.getArray().getFloat(0);
-            if (template instanceof Convolution c) {
-                IntegerLayer.Geometry g =
-                        new IntegerLayer.Geometry(
-                                c.getKernelShape().getShape(),
-                                c.getStride().getShape(),
-                                c.getPadding().getShape(),
-                                c.getDilation().getShape(),
-                                c.getGroups());
-                integerLayer = IntegerLayer.convolution(path, integerCodes, shape, m, b, d, a, inputQuantizer, g);
-            } else {
-                integerLayer = IntegerLayer.linear(path, integerCodes, shape, m, b, d, a, inputQuantizer);
-            }
+            integerLayer = buildIntegerLayer(BitPacker.unpack(codes.getArray().toByteArray(), count(shape), spec.getBits()));
         }
         return integerLayer;
+    }
+
+    /** Integer codes, scales, bias, exponent and geometry from the stored tensors and the template. */
+    private IntegerLayer buildIntegerLayer(int[] offsets) {
+        int[] integerCodes = new int[offsets.length];
+        for (int i = 0; i < offsets.length; i++) {
+            integerCodes[i] = spec.getGrid().integerCode(offsets[i] + spec.minCode());
+        }
+        float[] m = scales.getArray().toFloatArray();
+        float[] b = bias == null ? null : bias.getArray().toFloatArray();
+        int d = spec.getGrid().denominator(spec.getBits());
+        float a = exponents.getArray().getFloat(0);
+        if (template instanceof Convolution c) {
+            IntegerLayer.Geometry g =
+                    new IntegerLayer.Geometry(
+                            c.getKernelShape().getShape(),
+                            c.getStride().getShape(),
+                            c.getPadding().getShape(),
+                            c.getDilation().getShape(),
+                            c.getGroups());
+            return IntegerLayer.convolution(path, integerCodes, shape, m, b, d, a, inputQuantizer, g);
+        }
+        return IntegerLayer.linear(path, integerCodes, shape, m, b, d, a, inputQuantizer);
     }
 
     private NDList forwardFloat(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {

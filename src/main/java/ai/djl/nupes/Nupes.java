@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.calibrate.CalibrationData;
 import ai.djl.nupes.calibrate.DataFreeCalibration;
 import ai.djl.nupes.calibrate.InputCalibration;
-import ai.djl.nupes.calibrate.NupesOptimizer;
+import ai.djl.nupes.calibrate.LayerwiseCalibration;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.quantizer.QuantizerSpec;
@@ -78,7 +78,7 @@ public final class Nupes {
                     dataHash = data.sha256();
                     if (config.getMethod().needsCalibrationData()) {
                         reports =
-                                new NupesOptimizer(
+                                new LayerwiseCalibration(
                                                 config.getCalibrationSettings(),
                                                 config.getActivationBits(),
                                                 config.getInputEstimator())

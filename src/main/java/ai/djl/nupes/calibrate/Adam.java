@@ -2,10 +2,10 @@ package ai.djl.nupes.calibrate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nupes.autograd.GradientStep;
 
 /**
- * Adam on one learnable array, with the guard the issue asks for: a gradient holding NaN or Inf is
- * dropped (the step is skipped for this variable and counted), so no non-finite value ever reaches
+ * Adam on one learnable array. A gradient holding NaN or Inf is dropped (the step is skipped for this variable and counted), so no non-finite value ever reaches
  * the moments or the variable.
  *
  * <p>{@code m ← β1·m + (1-β1)·g; v ← β2·v + (1-β2)·g²; x ← x - lr·m̂/(√v̂ + ε)}, with bias
@@ -96,7 +96,7 @@ final class Adam {
                 double c2 = 1 - Math.pow(BETA2, steps);
                 NDArray update =
                         firstMoment.div(c1).div(secondMoment.div(c2).sqrt().add(EPSILON)).mul(learningRate * rateFactor);
-                variable.subi(update);
+                GradientStep.subtractInPlace(variable, update);
             } else {
                 skipped++;
             }

@@ -2,6 +2,7 @@ package ai.djl.nupes.calibrate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nupes.autograd.GradientStep;
 import ai.djl.nupes.quantizer.ExponentRange;
 import ai.djl.nupes.quantizer.Granularity;
 import ai.djl.nupes.quantizer.PowerQuantizer;
@@ -87,7 +88,8 @@ final class PowerReconstruction implements LayerReconstruction {
 
     /** Keeps the exponent inside its range after an update: a ← clip(a). */
     void project() {
-        exponent.subi(exponent.sub(exponent.clip(ExponentRange.MIN, ExponentRange.MAX)));
+        NDArray a = exponent.stopGradient();
+        GradientStep.subtractInPlace(exponent, a.sub(a.clip(ExponentRange.MIN, ExponentRange.MAX)));
     }
 
     @Override

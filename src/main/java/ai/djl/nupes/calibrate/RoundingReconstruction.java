@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import ai.djl.nupes.autograd.Scalars;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
@@ -78,7 +79,7 @@ final class RoundingReconstruction implements LayerReconstruction {
     }
 
     private NDArray softRounding() {
-        return Activation.sigmoid(alpha).mul(ZETA - GAMMA).add(GAMMA).clip(0f, 1f);
+        return Scalars.mul(Activation.sigmoid(alpha), ZETA - GAMMA).add(GAMMA).clip(0f, 1f);
     }
 
     @Override
@@ -110,7 +111,7 @@ final class RoundingReconstruction implements LayerReconstruction {
         float progress = (iteration - warmup) / (float) Math.max(1, iterations - warmup);
         float beta = 20f + (2f - 20f) * progress;
         NDArray h = softRounding();
-        return h.mul(2).sub(1).abs().pow(beta).neg().add(1).mean().mul(LAMBDA);
+        return Scalars.mul(Scalars.pow(Scalars.mul(h, 2f).sub(1).abs(), beta).neg().add(1).mean(), LAMBDA);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package ai.djl.nupes.quantizer;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.nupes.autograd.Scalars;
 
 /**
  * The power quantizer as differentiable NDArray operations, for calibration.
@@ -17,6 +18,9 @@ import ai.djl.ndarray.NDArray;
  *   <li>the exponent is clipped to {@link ExponentRange} inside the graph (the optimizer also
  *       projects it back after each step).
  * </ul>
+ *
+ * <p>Every number enters the graph through {@link Scalars}: autograd keeps the scalar of a product
+ * or quotient for the backward pass, and the engine's own {@code mul(Number)} frees it at once.
  */
 public final class PowerQuantizerOps {
 
@@ -60,7 +64,7 @@ public final class PowerQuantizerOps {
      */
     public static NDArray steCode(NDArray continuousIndex, QuantizerSpec spec) {
         NDArray index = steRound(continuousIndex).clip(spec.minCode(), spec.maxCode());
-        return spec.getGrid() == Grid.SYMMETRIC ? index : index.mul(2).add(1);
+        return spec.getGrid() == Grid.SYMMETRIC ? index : Scalars.mul(index, 2f).add(1);
     }
 
     /**
@@ -73,11 +77,11 @@ public final class PowerQuantizerOps {
      * @return decoded weights
      */
     public static NDArray decode(NDArray code, NDArray max, NDArray exponent, QuantizerSpec spec) {
-        NDArray magnitude = code.abs().div(spec.getGrid().denominator(spec.getBits()));
+        NDArray magnitude = Scalars.div(code.abs(), spec.getGrid().denominator(spec.getBits()));
         NDArray nonZero = magnitude.gt(0f).toType(magnitude.getDataType(), false);
         NDArray a = exponent.clip(ExponentRange.MIN, ExponentRange.MAX);
         // (|c|/D)^(1/a) = exp(ln(max(|c|/D, floor)) / a), masked to 0 at code 0
-        NDArray level = magnitude.maximum(LOG_FLOOR).log().div(a).exp().mul(nonZero);
+        NDArray level = Scalars.maximum(magnitude, LOG_FLOOR).log().div(a).exp().mul(nonZero);
         return level.mul(max).mul(code.sign());
     }
 
@@ -133,11 +137,11 @@ public final class PowerQuantizerOps {
     public static NDArray fakeQuantizeInput(
             NDArray x, float scale, NDArray exponent, int bits, boolean unsigned) {
         int d = inputDenominator(bits, unsigned);
-        NDArray frozen = unsigned ? x.stopGradient().maximum(0f) : x.stopGradient();
+        NDArray frozen = unsigned ? Scalars.maximum(x.stopGradient(), 0f) : x.stopGradient();
         NDArray a = exponent.reshape(1).clip(ExponentRange.MIN, ExponentRange.MAX);
-        NDArray magnitude = steRound(continuousInputMagnitude(frozen, scale, a, d)).div(d);
+        NDArray magnitude = Scalars.div(steRound(continuousInputMagnitude(frozen, scale, a, d)), d);
         NDArray nonZero = magnitude.gt(0f).toType(magnitude.getDataType(), false);
-        NDArray level = magnitude.maximum(LOG_FLOOR).log().div(a).exp().mul(nonZero).mul(scale);
+        NDArray level = Scalars.mul(Scalars.maximum(magnitude, LOG_FLOOR).log().div(a).exp().mul(nonZero), scale);
         // sign(x) is 0 at x = 0 on both grids: the floored magnitude would otherwise round a zero
         // input (ReLU output) to a nonzero code once D·(1e-6)^a ≥ 1/2, i.e. a ≲ 0.45 at 8 bits
         return level.mul(frozen.sign());
@@ -157,7 +161,7 @@ public final class PowerQuantizerOps {
      */
     public static NDArray inputCodes(NDArray x, float scale, NDArray exponent, int bits, boolean unsigned) {
         int d = inputDenominator(bits, unsigned);
-        NDArray frozen = unsigned ? x.stopGradient().maximum(0f) : x.stopGradient();
+        NDArray frozen = unsigned ? Scalars.maximum(x.stopGradient(), 0f) : x.stopGradient();
         NDArray a = exponent.reshape(1).clip(ExponentRange.MIN, ExponentRange.MAX);
         NDArray magnitude = continuousInputMagnitude(frozen, scale, a, d).round();
         return magnitude.mul(frozen.sign());
@@ -177,8 +181,8 @@ public final class PowerQuantizerOps {
 
     /** {@code D·clip(|x|/s, 1e-6, 1)^a}, in the log domain, before rounding. */
     private static NDArray continuousInputMagnitude(NDArray x, float scale, NDArray a, int d) {
-        NDArray r = x.abs().div(scale).clip(LOG_FLOOR, 1f);
-        return r.log().mul(a).exp().mul(d);
+        NDArray r = Scalars.div(x.abs(), scale).clip(LOG_FLOOR, 1f);
+        return Scalars.mul(r.log().mul(a).exp(), d);
     }
 
     /**
@@ -190,6 +194,6 @@ public final class PowerQuantizerOps {
      */
     public static NDArray continuousIndex(NDArray x, QuantizerSpec spec) {
         int d = spec.getGrid().denominator(spec.getBits());
-        return spec.getGrid() == Grid.SYMMETRIC ? x.mul(d) : x.mul(d).sub(1).div(2);
+        return spec.getGrid() == Grid.SYMMETRIC ? Scalars.mul(x, d) : Scalars.div(Scalars.mul(x, d).sub(1), 2f);
     }
 }

@@ -1,12 +1,13 @@
 package ai.djl.nupes.calibrate;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nupes.LayerReport;
+import ai.djl.nupes.autograd.GradientStep;
+import ai.djl.nupes.autograd.Scalars;
 import ai.djl.nupes.Method;
 import ai.djl.nupes.quantizer.InputQuantizer;
 import ai.djl.nupes.nn.LayerQuantizer;
@@ -14,7 +15,6 @@ import ai.djl.nupes.nn.QuantizedLayer;
 import ai.djl.nupes.quantizer.InputRange;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.util.ProgressBar;
 
@@ -52,9 +52,9 @@ import java.util.concurrent.CancellationException;
  * Only one layer's inputs are held at a time: two forward passes over the calibration data capture
  * them, and stop as soon as the layer has seen its input.
  */
-public final class NupesOptimizer {
+public final class LayerwiseCalibration {
 
-    private static final Logger logger = LogManager.getLogger(NupesOptimizer.class);
+    private static final Logger logger = LogManager.getLogger(LayerwiseCalibration.class);
 
     private final CalibrationSettings settings;
     private final int activationBits;
@@ -65,7 +65,7 @@ public final class NupesOptimizer {
      *
      * @param settings iterations, batch size, learning rates, seed
      */
-    public NupesOptimizer(CalibrationSettings settings) {
+    public LayerwiseCalibration(CalibrationSettings settings) {
         this(settings, 32, InputRange.Estimator.PERCENTILE);
     }
 
@@ -77,7 +77,7 @@ public final class NupesOptimizer {
      *     exponent, learned jointly
      * @param inputEstimator how each layer's input range is estimated
      */
-    public NupesOptimizer(CalibrationSettings settings, int activationBits, InputRange.Estimator inputEstimator) {
+    public LayerwiseCalibration(CalibrationSettings settings, int activationBits, InputRange.Estimator inputEstimator) {
         this.settings = settings;
         this.activationBits = activationBits;
         this.inputEstimator = inputEstimator;
@@ -258,29 +258,9 @@ public final class NupesOptimizer {
                     indices[b] = random.nextInt((int) n);
                 }
                 NDArray idx = step.create(indices);
-                NDArray batchInputs = quantizedInputs.get(idx);
-                InputQuantizer inputQuantizer = layer.getInputQuantizer();
                 NDArray target = floatTarget(layer, floatInputs.get(idx), step);
-                float lossValue;
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDList x =
-                            new NDList(
-                                    inputQuantizer == null
-                                            ? batchInputs
-                                            : inputQuantizer.apply(batchInputs, recon.inputExponent(it, iterations)));
-                    NDArray out = layer.forwardWith(new ParameterStore(step, false), x, recon.weights(it, iterations)).head();
-                    NDArray loss = out.sub(target).square().mean().mul(normalizer);
-                    NDArray reg = recon.regularizer(it, iterations, step);
-                    NDArray total = reg == null ? loss : loss.add(reg);
-                    gc.backward(total);
-                    lossValue = loss.getFloat();
-                }
-                for (Adam adam : recon.optimizers()) {
-                    adam.step(step, it, iterations);
-                }
-                if (recon instanceof PowerReconstruction) {
-                    ((PowerReconstruction) recon).project();
-                }
+                float lossValue =
+                        step(layer, recon, quantizedInputs.get(idx), target, normalizer, it, iterations, step, null);
                 if (it % 10 == 9 || it == iterations - 1) {
                     progress.update(it + 1, String.format("loss %.4f a %.3f", lossValue, recon.exponent()));
                 }
@@ -291,6 +271,60 @@ public final class NupesOptimizer {
         if (skipped > 0) {
             logger.warn("{}: {} update(s) skipped for non-finite gradients", layer.getPath(), skipped);
         }
+    }
+
+    /**
+     * One Adam step on one batch: the forward pass and the backward pass of {@code normalizer ·
+     * mean((f(x_q; Ŵ) - target)²)} (plus the reconstruction's regulariser) under the process-wide
+     * gradient lock, then every optimizer's update.
+     *
+     * @param layer the layer
+     * @param recon its learnable form
+     * @param inputs the batch of quantized-prefix inputs
+     * @param target the float layer's outputs on the batch's float inputs
+     * @param normalizer 1 / the data-free loss
+     * @param it the iteration, 0-based
+     * @param iterations the total
+     * @param step the step's manager
+     * @param beforeBackward runs between the forward and the backward pass (tests), or null
+     * @return the normalised loss of the batch, before the update
+     */
+    static float step(
+            LayerQuantizer layer,
+            LayerReconstruction recon,
+            NDArray inputs,
+            NDArray target,
+            float normalizer,
+            int it,
+            int iterations,
+            NDManager step,
+            Runnable beforeBackward) {
+        InputQuantizer inputQuantizer = layer.getInputQuantizer();
+        float lossValue;
+        try (GradientStep gradients = GradientStep.open()) {
+            NDList x =
+                    new NDList(
+                            inputQuantizer == null
+                                    ? inputs
+                                    : inputQuantizer.apply(inputs, recon.inputExponent(it, iterations)));
+            NDArray out =
+                    layer.forwardWith(new ParameterStore(step, false), x, recon.weights(it, iterations)).head();
+            NDArray loss = Scalars.mul(out.sub(target).square().mean(), normalizer);
+            NDArray reg = recon.regularizer(it, iterations, step);
+            NDArray total = reg == null ? loss : loss.add(reg);
+            if (beforeBackward != null) {
+                beforeBackward.run();
+            }
+            gradients.backward(total);
+            lossValue = loss.getFloat();
+        }
+        for (Adam adam : recon.optimizers()) {
+            adam.step(step, it, iterations);
+        }
+        if (recon instanceof PowerReconstruction) {
+            ((PowerReconstruction) recon).project();
+        }
+        return lossValue;
     }
 
     /** The float layer's output on its float-model input: the reconstruction target. */
@@ -305,7 +339,7 @@ public final class NupesOptimizer {
      * Every array a step touches, once each (attaching one twice would hand it to the step for
      * good), so that temporaries are created in, and die with, the step.
      */
-    private static NDArray[] ownedArrays(LayerReconstruction recon, NDArray... inputs) {
+    static NDArray[] ownedArrays(LayerReconstruction recon, NDArray... inputs) {
         Set<NDArray> owned = Collections.newSetFromMap(new IdentityHashMap<>());
         owned.addAll(List.of(inputs));
         for (Adam adam : recon.optimizers()) {

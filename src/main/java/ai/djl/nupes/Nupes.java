@@ -1,23 +1,20 @@
 package ai.djl.nupes;
 
 import ai.djl.Model;
-import ai.djl.nn.Block;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
 import ai.djl.nupes.calibrate.CalibrationData;
 import ai.djl.nupes.calibrate.DataFreeCalibration;
 import ai.djl.nupes.calibrate.InputCalibration;
 import ai.djl.nupes.calibrate.LayerwiseCalibration;
-import ai.djl.nupes.data.FashionMnistIdx;
-import ai.djl.nupes.quantizer.Grid;
-import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.nupes.calibrate.ModelFit;
 import ai.djl.nupes.nn.QuantizedLayer;
 import ai.djl.nupes.transform.BlockTransformer;
 
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.Objects;
 
@@ -30,10 +27,13 @@ import java.util.Objects;
  *     System.out.println(q.getReport().toMarkdown());
  * }
  * }</pre>
+ *
+ * <p>It may be called from any thread, and on two models from two threads at once (their gradient
+ * steps take turns: DJL's PyTorch engine collects gradients for one caller at a time).
  */
 public final class Nupes {
 
-    private static final Logger logger = LogManager.getLogger(Nupes.class);
+    private static final Logger logger = LoggerFactory.getLogger(Nupes.class);
 
     private Nupes() {}
 
@@ -48,6 +48,8 @@ public final class Nupes {
      * @param model a loaded (initialized) model
      * @param config what to do
      * @return the quantized model and the report
+     * @throws IllegalArgumentException when the model has no layer to quantize, or the calibration
+     *     data does not fit the model or holds a non-finite value (naming the layer or the sample)
      */
     public static QuantizedModel quantize(Model model, NupesConfig config) {
         Objects.requireNonNull(model, "model");
@@ -58,40 +60,33 @@ public final class Nupes {
                     "model '" + model.getName() + "' has no initialized block; load it first");
         }
         long start = System.nanoTime();
-        BlockTransformer.Result wrapped = BlockTransformer.wrap(original, config.getSelector());
+        BlockTransformer.Result wrapped =
+                BlockTransformer.wrap(original, config.getSelector(), config.getLayerDefaults());
         model.setBlock(wrapped.root());
         try {
             List<QuantizedLayer> layers = wrapped.layers();
-            for (QuantizedLayer l : layers) {
-                QuantizerSpec spec = l.getQuantizer().getSpec();
-                Grid grid = config.getGrid() != null ? config.getGrid() : NupesConfig.defaultGrid(spec.getBits());
-                l.getQuantizer().setSpec(spec.withGrid(grid));
+            if (layers.isEmpty()) {
+                throw new IllegalArgumentException(
+                        "model '" + model.getName() + "' has no layer to quantize: no Linear or convolution"
+                                + " layer" + (BlockTransformer.candidates(original).isEmpty() ? "" : " passed the selector")
+                                + "; its blocks are " + wrapped.leftAsIs());
             }
             List<LayerReport> reports;
             int samples = 0;
             String dataHash = null;
-            boolean quantizedInputs = config.getActivationBits() < 32;
-            if (config.getMethod().needsCalibrationData() || quantizedInputs) {
+            if (config.needsCalibrationData()) {
                 try (NDManager work = model.getNDManager().newSubManager();
                         CalibrationData data = calibrationData(config, work)) {
+                    ModelFit.check(model.getName(), wrapped.root(), layers, data, work);
                     samples = data.size();
                     dataHash = data.sha256();
                     if (config.getMethod().needsCalibrationData()) {
                         reports =
-                                new LayerwiseCalibration(
-                                                config.getCalibrationSettings(),
-                                                config.getActivationBits(),
-                                                config.getInputEstimator())
+                                new LayerwiseCalibration(config.getCalibrationSettings(), config.getInputEstimator())
                                         .run(wrapped.root(), layers, data, config.getMethod(), work);
                     } else {
                         reports = DataFreeCalibration.apply(layers, config.getMethod());
-                        InputCalibration.apply(
-                                wrapped.root(),
-                                layers,
-                                data,
-                                config.getActivationBits(),
-                                config.getInputEstimator(),
-                                work);
+                        InputCalibration.apply(wrapped.root(), layers, data, config.getInputEstimator(), work);
                     }
                 }
             } else {
@@ -126,25 +121,7 @@ public final class Nupes {
             return CalibrationData.of(config.getCalibrationBatches(), samples, manager);
         }
         try {
-            if (config.getCalibrationDataset() != null) {
-                return CalibrationData.of(config.getCalibrationDataset(), samples, manager);
-            }
-            if (!Files.isRegularFile(
-                    FashionMnistIdx.BUNDLED_DIRECTORY.resolve(FashionMnistIdx.Split.TRAIN.imageFile()))) {
-                throw new IllegalArgumentException(
-                        "method " + config.getMethod() + " needs calibration data: pass"
-                                + " NupesConfig.builder().optCalibrationData(...)");
-            }
-            logger.info(
-                    "no calibration data given: using the bundled Fashion-MNIST training subset in {}",
-                    FashionMnistIdx.BUNDLED_DIRECTORY);
-            FashionMnistIdx bundled =
-                    FashionMnistIdx.prepared(
-                            manager,
-                            FashionMnistIdx.BUNDLED_DIRECTORY,
-                            FashionMnistIdx.Split.TRAIN,
-                            config.getCalibrationSettings().batchSize());
-            return CalibrationData.of(bundled, samples, manager);
+            return CalibrationData.of(config.getCalibrationDataset(), samples, manager);
         } catch (IOException e) {
             throw new IllegalStateException("cannot read calibration data: " + e.getMessage(), e);
         }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.nupes.calibrate.CalibrationSettings;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.quantizer.InputRange;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.nupes.quantizer.QuantizerSpec;
 import ai.djl.nupes.transform.LayerSelector;
 import ai.djl.training.dataset.Dataset;
@@ -37,6 +38,7 @@ public final class NupesConfig {
     /** Default learning rate of the learned-rounding variables. */
     public static final float DEFAULT_ROUNDING_LR = 1e-2f;
 
+    private final int bits;
     private final LayerSelector selector;
     private final Method method;
     private final long seed;
@@ -49,7 +51,8 @@ public final class NupesConfig {
     private final InputRange.Estimator inputEstimator;
 
     private NupesConfig(Builder b) {
-        this.selector = b.selector != null ? b.selector : LayerSelector.allLayers(b.bits);
+        this.bits = b.bits;
+        this.selector = b.selector != null ? b.selector : LayerSelector.allLayers();
         this.method = b.method;
         this.seed = b.seed;
         this.calibrationDataset = b.calibrationDataset;
@@ -74,6 +77,34 @@ public final class NupesConfig {
         }
         this.activationBits = b.activationBits;
         this.inputEstimator = b.inputEstimator;
+        if (needsCalibrationData() && calibrationDataset == null && calibrationBatches == null) {
+            throw new IllegalArgumentException(
+                    (method.needsCalibrationData()
+                                    ? "method " + method + " learns from calibration data"
+                                    : "quantized inputs (activation bits " + activationBits + ") need input ranges")
+                            + ", and none was given: pass NupesConfig.builder().optCalibrationData(dataset)"
+                            + " with a DJL Dataset, or optCalibrationData(batches) with an Iterable<NDList>"
+                            + " of model inputs (first axis = batch)");
+        }
+    }
+
+    /**
+     * Whether quantizing with this config runs the model on calibration data: a data-driven method,
+     * or quantized inputs (whose ranges are measured).
+     *
+     * @return true when calibration data is needed
+     */
+    public boolean needsCalibrationData() {
+        return method.needsCalibrationData() || activationBits != LayerSettings.FLOAT_INPUTS;
+    }
+
+    /**
+     * The config-wide layer settings the selector starts from: bits, grid and input bits.
+     *
+     * @return the defaults
+     */
+    public LayerSelector.Defaults getLayerDefaults() {
+        return new LayerSelector.Defaults(bits, grid, activationBits);
     }
 
     /**
@@ -113,12 +144,12 @@ public final class NupesConfig {
     }
 
     /**
-     * Returns the default weight bit width.
+     * Returns the weight bit width of every layer the selector does not override.
      *
      * @return bits
      */
     public int getBits() {
-        return selector.getBits();
+        return bits;
     }
 
     /**
@@ -176,8 +207,7 @@ public final class NupesConfig {
     }
 
     /**
-     * Returns the grid to use, or null for the default of each bit width ({@link
-     * #defaultGrid(int)}).
+     * Returns the grid of every layer, or null for {@link Grid#defaultFor} each layer's bits.
      *
      * @return the grid or null
      */
@@ -185,27 +215,11 @@ public final class NupesConfig {
         return grid;
     }
 
-    /**
-     * The grid a layer gets when none is chosen: the 2^b-level {@link Grid#HALF_INTEGER} grid at 2
-     * and 3 bits, the symmetric grid with a zero level from 4 bits up.
-     *
-     * <p>Measured on the bundled CNN (2000 bundled test images, default settings), accuracy %
-     * symmetric → half-integer: W4 PowerQuant 91.30 → 91.55, NUPES 92.00 → 91.70; W3 PowerQuant
-     * 91.45 → 90.80, NUPES 91.45 → 91.95; W2 PowerQuant 34.75 → 85.25, NUPES 83.60 → 91.00. Three
-     * levels cannot hold a 2-bit layer; at 3 bits the extra level helps NUPES; at 4 bits the two are
-     * within noise and the zero level is kept.
-     *
-     * @param bits the layer's bit width
-     * @return the grid
-     */
-    public static Grid defaultGrid(int bits) {
-        return bits <= 3 ? Grid.HALF_INTEGER : Grid.SYMMETRIC;
-    }
-
     /** {@inheritDoc} */
     @Override
     public String toString() {
-        return "NupesConfig{method=" + method + ", " + selector + ", grid=" + grid + ", samples="
+        return "NupesConfig{method=" + method + ", bits=" + bits + ", abits=" + activationBits + ", "
+                + selector + ", grid=" + grid + ", samples="
                 + calibrationSamples + ", " + calibration + '}';
     }
 
@@ -357,7 +371,7 @@ public final class NupesConfig {
         }
 
         /**
-         * Forces a grid for every layer (default: {@link #defaultGrid(int)} per bit width).
+         * Forces a grid for every layer (default: {@link Grid#defaultFor} each layer's bits).
          *
          * @param grid the grid
          * @return this builder
@@ -368,8 +382,8 @@ public final class NupesConfig {
         }
 
         /**
-         * Sets the weight bit width of every layer (2..8, default 4). Ignored when a selector is
-         * given.
+         * Sets the weight bit width of every layer (2..8, default 4); a selector's per-layer rules
+         * ({@link LayerSelector.Builder#optBits}, the first/last rule) override it.
          *
          * @param bits the bit width
          * @return this builder
@@ -380,7 +394,8 @@ public final class NupesConfig {
         }
 
         /**
-         * Chooses layers, per-layer bits and granularities with a selector.
+         * Chooses layers, per-layer bit overrides and granularities with a selector; the bits of
+         * every other layer, the grid and the input bits stay this config's.
          *
          * @param selector the selector
          * @return this builder
@@ -402,7 +417,8 @@ public final class NupesConfig {
         }
 
         /**
-         * Sets the seed of every random choice (batch order, engine RNG).
+         * Sets the seed of every random choice: the calibration batch order of every layer (the
+         * library draws from no other generator, the engine's included).
          *
          * @param seed the seed
          * @return this builder

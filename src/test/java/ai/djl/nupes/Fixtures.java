@@ -33,6 +33,16 @@ public final class Fixtures {
     }
 
     /**
+     * The bundled calibration subset, shared by every test in the JVM.
+     *
+     * @return the prepared dataset
+     * @throws java.io.IOException when the bundled files are missing
+     */
+    public static FashionMnistIdx calibrationData() throws java.io.IOException {
+        return FashionMnistIdx.bundledCalibration();
+    }
+
+    /**
      * The first images of the bundled test subset.
      *
      * @param manager owns the arrays

@@ -31,7 +31,16 @@ class NupesTest {
                 .setBits(bits)
                 .optCalibrationSamples(256)
                 .optIterations(60)
-                .optSeed(11);
+                .optSeed(11)
+                .optCalibrationData(calibration());
+    }
+
+    private static FashionMnistIdx calibration() {
+        try {
+            return Fixtures.calibrationData();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static List<byte[]> codes(QuantizedModel q) {
@@ -111,7 +120,10 @@ class NupesTest {
             QuantizedModel q = Nupes.quantize(model, NupesConfig.builder().setBits(3).build());
             powerQuant = Evaluation.accuracy(model.getBlock(), test, manager);
             q.restoreFloat();
-            Nupes.quantize(model, NupesConfig.builder().setBits(3).optMethod(Method.NUPES).optSeed(1).build());
+            Nupes.quantize(
+                    model,
+                    NupesConfig.builder().setBits(3).optMethod(Method.NUPES).optSeed(1)
+                            .optCalibrationData(calibration()).build());
             nupes = Evaluation.accuracy(model.getBlock(), test, manager);
         }
         assertTrue(nupes >= powerQuant + W3_MARGIN, "NUPES " + nupes + " vs PowerQuant " + powerQuant);
@@ -124,7 +136,10 @@ class NupesTest {
             FashionMnistIdx test = Fixtures.bundledTestSet(manager);
             double floatAccuracy = Evaluation.accuracy(model.getBlock(), test, manager);
             QuantizedModel q =
-                    Nupes.quantize(model, NupesConfig.builder().optPreset("W8A8").optMethod(Method.NUPES).optSeed(1).build());
+                    Nupes.quantize(
+                            model,
+                            NupesConfig.builder().optPreset("W8A8").optMethod(Method.NUPES).optSeed(1)
+                                    .optCalibrationData(calibration()).build());
             double accuracy = Evaluation.accuracy(model.getBlock(), test, manager);
             for (QuantizedLayer l : q.getLayers()) {
                 assertEquals(8, l.getQuantizer().getInputQuantizer().bits(), l.getPath());
@@ -138,7 +153,10 @@ class NupesTest {
     void inputQuantizersPickSignedOrUnsignedGridsFromTheData() throws Exception {
         try (ZooModel<NDList, NDList> model = TestModels.load(TestModel.TRANSFORMER)) {
             QuantizedModel q =
-                    Nupes.quantize(model, NupesConfig.builder().optPreset("W4A8").optCalibrationSamples(256).build());
+                    Nupes.quantize(
+                            model,
+                            NupesConfig.builder().optPreset("W4A8").optCalibrationSamples(256)
+                                    .optCalibrationData(calibration()).build());
             for (QuantizedLayer l : q.getLayers()) {
                 boolean unsigned = l.getQuantizer().getInputQuantizer().unsigned();
                 if (l.getPath().equals("02Linear")) {

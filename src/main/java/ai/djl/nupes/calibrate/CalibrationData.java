@@ -7,7 +7,7 @@ import ai.djl.training.dataset.Batch;
 import ai.djl.training.dataset.Dataset;
 import ai.djl.translate.TranslateException;
 import ai.djl.ndarray.NDArrays;
-import ai.djl.nupes.util.Checksums;
+import ai.djl.nupes.format.Checksums;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -18,8 +18,8 @@ import java.util.Objects;
  * Unlabelled model inputs for calibration: the first {@code samples} inputs of a DJL {@link
  * Dataset} or of any {@code Iterable<NDList>}, gathered into one array per model input.
  *
- * <p>Only model inputs are kept here (1024 Fashion-MNIST images are 3.2 MB); layer activations are
- * captured one unit at a time by the optimizer.
+ * <p>Only model inputs are kept here; layer activations are captured one layer at a time by the
+ * calibration. Inputs holding NaN or an infinity are refused, naming the sample.
  */
 public final class CalibrationData implements AutoCloseable {
 
@@ -118,6 +118,7 @@ public final class CalibrationData implements AutoCloseable {
             all.attach(own);
             inputs.add(all);
         }
+        ModelFit.checkFinite(inputs);
         return new CalibrationData(own, inputs);
     }
 

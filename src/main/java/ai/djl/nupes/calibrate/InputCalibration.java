@@ -20,12 +20,11 @@ public final class InputCalibration {
     private InputCalibration() {}
 
     /**
-     * Installs input quantizers on every layer.
+     * Installs an input quantizer on every layer whose settings quantize its inputs.
      *
      * @param root the model's root block
      * @param layers the wrapped layers, weights already quantized, in network order
      * @param data calibration inputs
-     * @param bits input bits
      * @param estimator how ranges are estimated
      * @param manager working manager
      */
@@ -33,7 +32,6 @@ public final class InputCalibration {
             Block root,
             List<QuantizedLayer> layers,
             CalibrationData data,
-            int bits,
             InputRange.Estimator estimator,
             NDManager manager) {
         for (QuantizedLayer l : layers) {
@@ -41,7 +39,9 @@ public final class InputCalibration {
         }
         for (QuantizedLayer l : layers) {
             LayerQuantizer q = l.getQuantizer();
-            q.setInputQuantizer(estimate(root, q, data, bits, estimator, manager));
+            if (q.getSettings().quantizesInputs()) {
+                q.setInputQuantizer(estimate(root, q, data, q.getSettings().activationBits(), estimator, manager));
+            }
         }
     }
 

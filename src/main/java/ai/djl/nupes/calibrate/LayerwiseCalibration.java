@@ -13,13 +13,14 @@ import ai.djl.nupes.quantizer.InputQuantizer;
 import ai.djl.nupes.nn.LayerQuantizer;
 import ai.djl.nupes.nn.QuantizedLayer;
 import ai.djl.nupes.quantizer.InputRange;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.util.ProgressBar;
 
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -54,33 +55,30 @@ import java.util.concurrent.CancellationException;
  */
 public final class LayerwiseCalibration {
 
-    private static final Logger logger = LogManager.getLogger(LayerwiseCalibration.class);
+    private static final Logger logger = LoggerFactory.getLogger(LayerwiseCalibration.class);
 
     private final CalibrationSettings settings;
-    private final int activationBits;
     private final InputRange.Estimator inputEstimator;
 
     /**
-     * Creates the optimizer for float inputs.
+     * Creates the calibration for weights and, where a layer's settings ask for it, inputs.
+     *
+     * @param settings iterations, batch size, learning rates, seed
+     * @param inputEstimator how a layer's input range is estimated when its inputs are quantized
+     *     (quantized inputs share the layer's exponent, learned jointly)
+     */
+    public LayerwiseCalibration(CalibrationSettings settings, InputRange.Estimator inputEstimator) {
+        this.settings = settings;
+        this.inputEstimator = inputEstimator;
+    }
+
+    /**
+     * Creates the calibration with the 99.99th-percentile input range estimator.
      *
      * @param settings iterations, batch size, learning rates, seed
      */
     public LayerwiseCalibration(CalibrationSettings settings) {
-        this(settings, 32, InputRange.Estimator.PERCENTILE);
-    }
-
-    /**
-     * Creates the optimizer.
-     *
-     * @param settings iterations, batch size, learning rates, seed
-     * @param activationBits input bits (32 for float inputs); quantized inputs share the layer's
-     *     exponent, learned jointly
-     * @param inputEstimator how each layer's input range is estimated
-     */
-    public LayerwiseCalibration(CalibrationSettings settings, int activationBits, InputRange.Estimator inputEstimator) {
-        this.settings = settings;
-        this.activationBits = activationBits;
-        this.inputEstimator = inputEstimator;
+        this(settings, InputRange.Estimator.PERCENTILE);
     }
 
     /**
@@ -131,8 +129,11 @@ public final class LayerwiseCalibration {
             }
             NDArray quantizedInputs = LayerInputs.capture(root, layer, data, unit);
             // the input range comes from what the quantized prefix delivers
+            LayerSettings layerSettings = layer.getSettings();
             layer.setInputQuantizer(
-                    activationBits < 32 ? InputCalibration.of(quantizedInputs, activationBits, inputEstimator) : null);
+                    layerSettings.quantizesInputs()
+                            ? InputCalibration.of(quantizedInputs, layerSettings.activationBits(), inputEstimator)
+                            : null);
             for (int j = 0; j < index; j++) {
                 layers.get(j).getQuantizer().setEnabled(false);
             }

@@ -1,5 +1,6 @@
 package ai.djl.nupes.export;
 
+import ai.djl.nupes.format.Manifest;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;

@@ -1,5 +1,7 @@
 package ai.djl.nupes.export;
 
+import ai.djl.nupes.format.Manifest;
+import ai.djl.nupes.format.BitPacker;
 import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.nn.BlockFactory;

@@ -1,5 +1,7 @@
 package ai.djl.nupes.export;
 
+import ai.djl.nupes.format.Manifest;
+import ai.djl.nupes.format.BitPacker;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -16,8 +18,8 @@ import ai.djl.nupes.quantizer.Granularity;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.nupes.transform.BlockTransformer;
 
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
@@ -53,7 +55,7 @@ import java.util.stream.Stream;
  */
 public final class FrozenExporter {
 
-    private static final Logger logger = LogManager.getLogger(FrozenExporter.class);
+    private static final Logger logger = LoggerFactory.getLogger(FrozenExporter.class);
     private static final String PRODUCER = "djl-nupes 0.1.0";
 
     private FrozenExporter() {}

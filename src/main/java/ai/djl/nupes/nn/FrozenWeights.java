@@ -10,7 +10,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.convolutional.Convolution;
 import ai.djl.nn.core.Linear;
-import ai.djl.nupes.export.BitPacker;
+import ai.djl.nupes.format.BitPacker;
 import ai.djl.nupes.integer.IntegerLayer;
 import ai.djl.nupes.quantizer.Granularity;
 import ai.djl.nupes.quantizer.ExponentRange;
@@ -18,7 +18,7 @@ import ai.djl.nupes.quantizer.InputQuantizer;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.nupes.quantizer.QuantizerSpec;
-import ai.djl.nupes.util.Checksums;
+import ai.djl.nupes.format.Checksums;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 

@@ -7,7 +7,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.nupes.quantizer.Granularity;
 import ai.djl.nupes.quantizer.InputQuantizer;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.nupes.quantizer.QuantizerSpec;
@@ -31,7 +33,8 @@ public final class LayerQuantizer {
     private final String path;
     private final Block floatLayer;
     private final Parameter weight;
-    private QuantizerSpec spec;
+    private final LayerSettings settings;
+    private final QuantizerSpec spec;
     private QuantizedWeights quantized;
     private NDArray decoded;
     private boolean enabled = true;
@@ -43,12 +46,13 @@ public final class LayerQuantizer {
      *
      * @param path the layer's path in the block tree
      * @param floatLayer the layer
-     * @param spec the quantizer spec
+     * @param settings the layer's quantization settings
      */
-    public LayerQuantizer(String path, Block floatLayer, QuantizerSpec spec) {
+    public LayerQuantizer(String path, Block floatLayer, LayerSettings settings) {
         this.path = Objects.requireNonNull(path, "path");
         this.floatLayer = Objects.requireNonNull(floatLayer, "floatLayer");
-        this.spec = Objects.requireNonNull(spec, "spec");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.spec = settings.weights();
         Parameter w = floatLayer.getParameters().get("weight");
         if (w == null) {
             throw new IllegalArgumentException(
@@ -104,13 +108,12 @@ public final class LayerQuantizer {
     }
 
     /**
-     * Replaces the spec; clears the integer form, since it no longer matches.
+     * Returns the layer's complete settings (weight quantizer and input bits).
      *
-     * @param newSpec the spec
+     * @return the settings
      */
-    public void setSpec(QuantizerSpec newSpec) {
-        this.spec = Objects.requireNonNull(newSpec, "spec");
-        clearQuantized();
+    public LayerSettings getSettings() {
+        return settings;
     }
 
     /**
@@ -229,7 +232,7 @@ public final class LayerQuantizer {
      *     share
      */
     public void setInputQuantizer(InputQuantizer quantizer) {
-        if (quantizer != null && spec.getExponentGranularity() == ai.djl.nupes.quantizer.Granularity.PER_CHANNEL) {
+        if (quantizer != null && spec.getExponentGranularity() == Granularity.PER_CHANNEL) {
             throw new IllegalStateException(
                     "layer '" + path + "': inputs cannot share per-channel exponents; use one exponent per layer"
                             + " with activation quantization");

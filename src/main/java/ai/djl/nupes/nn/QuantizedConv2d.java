@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
@@ -25,9 +25,9 @@ public final class QuantizedConv2d extends Conv2d implements QuantizedLayer {
      *
      * @param path the layer's path in the block tree
      * @param floatLayer the float layer
-     * @param spec the quantizer spec
+     * @param settings the layer's quantization settings
      */
-    public QuantizedConv2d(String path, Conv2d floatLayer, QuantizerSpec spec) {
+    public QuantizedConv2d(String path, Conv2d floatLayer, LayerSettings settings) {
         super(
                 Conv2d.builder()
                         .setKernelShape(floatLayer.getKernelShape())
@@ -39,7 +39,7 @@ public final class QuantizedConv2d extends Conv2d implements QuantizedLayer {
                         .optBias(floatLayer.isIncludeBias()));
         parameters.clear(); // the float layer keeps the parameters
         addChildBlock("layer", floatLayer);
-        this.quantizer = new LayerQuantizer(path, floatLayer, spec);
+        this.quantizer = new LayerQuantizer(path, floatLayer, settings);
     }
 
     /** {@inheritDoc} */

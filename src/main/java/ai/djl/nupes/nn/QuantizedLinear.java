@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
-import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
@@ -28,16 +28,16 @@ public final class QuantizedLinear extends Linear implements QuantizedLayer {
      *
      * @param path the layer's path in the block tree
      * @param floatLayer the float layer
-     * @param spec the quantizer spec
+     * @param settings the layer's quantization settings
      */
-    public QuantizedLinear(String path, Linear floatLayer, QuantizerSpec spec) {
+    public QuantizedLinear(String path, Linear floatLayer, LayerSettings settings) {
         super(
                 Linear.builder()
                         .setUnits(floatLayer.getParameters().get("weight").getArray().getShape().get(0))
                         .optBias(floatLayer.getParameters().get("bias") != null));
         parameters.clear(); // the float layer keeps the parameters
         addChildBlock("layer", floatLayer);
-        this.quantizer = new LayerQuantizer(path, floatLayer, spec);
+        this.quantizer = new LayerQuantizer(path, floatLayer, settings);
     }
 
     /** {@inheritDoc} */

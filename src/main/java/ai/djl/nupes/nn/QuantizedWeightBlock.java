@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
-import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
@@ -27,12 +27,12 @@ public final class QuantizedWeightBlock extends AbstractBlock implements Quantiz
      *
      * @param path the layer's path in the block tree
      * @param floatLayer the float layer, holding a parameter named {@code weight}
-     * @param spec the quantizer spec
+     * @param settings the layer's quantization settings
      */
-    public QuantizedWeightBlock(String path, Block floatLayer, QuantizerSpec spec) {
+    public QuantizedWeightBlock(String path, Block floatLayer, LayerSettings settings) {
         super(VERSION);
         addChildBlock("layer", floatLayer);
-        this.quantizer = new LayerQuantizer(path, floatLayer, spec);
+        this.quantizer = new LayerQuantizer(path, floatLayer, settings);
     }
 
     /** {@inheritDoc} */

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
-import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.nupes.quantizer.LayerSettings;
 
 /** What the three wrapper classes share: construction by layer type, initialization, naming. */
 public final class Wrappers {
@@ -30,21 +30,21 @@ public final class Wrappers {
      *
      * @param path the layer's path
      * @param floatLayer the float layer
-     * @param spec the quantizer spec
+     * @param settings the layer's quantization settings
      * @return the wrapper
      */
-    public static QuantizedLayer wrap(String path, Block floatLayer, QuantizerSpec spec) {
+    public static QuantizedLayer wrap(String path, Block floatLayer, LayerSettings settings) {
         if (floatLayer instanceof QuantizedLayer) {
             throw new IllegalArgumentException("layer '" + path + "' is already quantized");
         }
         if (floatLayer.getClass() == Linear.class) {
-            return new QuantizedLinear(path, (Linear) floatLayer, spec);
+            return new QuantizedLinear(path, (Linear) floatLayer, settings);
         }
         if (floatLayer.getClass() == Conv2d.class) {
-            return new QuantizedConv2d(path, (Conv2d) floatLayer, spec);
+            return new QuantizedConv2d(path, (Conv2d) floatLayer, settings);
         }
         if (isQuantizable(floatLayer)) {
-            return new QuantizedWeightBlock(path, floatLayer, spec);
+            return new QuantizedWeightBlock(path, floatLayer, settings);
         }
         throw new IllegalArgumentException(
                 "layer '" + path + "' (" + floatLayer.getClass().getName()

@@ -9,7 +9,7 @@ package ai.djl.nupes.quantizer;
 public enum Grid {
     /**
      * Symmetric with a zero level: indices {@code -Q..Q}, {@code Q = 2^(b-1) - 1}, level {@code
-     * |i|/Q}; {@code 2^b - 1} levels (three at 2 bits). The grid of the issue's formula.
+     * |i|/Q}; {@code 2^b - 1} levels (three at 2 bits): the grid of the NUPES formula.
      */
     SYMMETRIC,
     /**
@@ -19,6 +19,18 @@ public enum Grid {
      * integer (the half-integer scale folds into one fixed rescale by 1/4).
      */
     HALF_INTEGER;
+
+    /**
+     * The grid a layer gets when none is chosen: the 2^b-level {@link #HALF_INTEGER} grid at 2 and 3
+     * bits (three levels cannot hold a 2-bit layer), the symmetric grid with a zero level from 4
+     * bits up. The README's grid table gives the measurements behind this choice.
+     *
+     * @param bits the layer's bit width
+     * @return the grid
+     */
+    public static Grid defaultFor(int bits) {
+        return bits <= 3 ? HALF_INTEGER : SYMMETRIC;
+    }
 
     /**
      * Smallest code index.

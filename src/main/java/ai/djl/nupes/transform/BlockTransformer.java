@@ -4,11 +4,11 @@ import ai.djl.nn.Block;
 import ai.djl.nn.BlockList;
 import ai.djl.nupes.nn.QuantizedLayer;
 import ai.djl.nupes.nn.Wrappers;
-import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.util.Pair;
 
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,12 +19,12 @@ import java.util.List;
  * <p>The walk follows {@code getChildren()} depth first, which for sequential containers, DJL's
  * ResNet, MLP and transformer blocks is network order. Every other leaf block (activations,
  * pooling, norms, lambdas, embeddings) is left as it is and listed in one log line. Children are
- * swapped in place by {@link BlockRewriter}; the caller's block tree is modified, so callers that
- * must keep a float model work on a copy (as {@code Nupes.quantize} does).
+ * swapped in place by {@link BlockRewriter}: the caller's block tree is modified, but every float
+ * layer stays inside its wrapper, untouched, and {@link #unwrap} puts it back.
  */
 public final class BlockTransformer {
 
-    private static final Logger logger = LogManager.getLogger(BlockTransformer.class);
+    private static final Logger logger = LoggerFactory.getLogger(BlockTransformer.class);
 
     private BlockTransformer() {}
 
@@ -57,11 +57,12 @@ public final class BlockTransformer {
      * Wraps the layers the selector picks.
      *
      * @param root the root block, initialized
-     * @param selector which layers and how many bits
+     * @param selector which layers, and the rules that assemble their settings
+     * @param defaults the config-wide settings
      * @return the new root, the wrapped layers and what was left alone
      * @throws IllegalArgumentException when the tree already holds quantized layers
      */
-    public static Result wrap(Block root, LayerSelector selector) {
+    public static Result wrap(Block root, LayerSelector selector, LayerSelector.Defaults defaults) {
         List<Site> sites = new ArrayList<>();
         List<String> leftAsIs = new ArrayList<>();
         walk(null, null, root, "", sites, leftAsIs);
@@ -69,17 +70,17 @@ public final class BlockTransformer {
         for (Site s : sites) {
             candidates.add(new LayerSelector.LayerCandidate(s.path, s.block));
         }
-        List<QuantizerSpec> specs = selector.select(candidates);
+        List<LayerSettings> settings = selector.select(candidates, defaults);
         List<QuantizedLayer> wrapped = new ArrayList<>();
         Block newRoot = root;
         for (int i = 0; i < sites.size(); i++) {
             Site s = sites.get(i);
-            QuantizerSpec spec = specs.get(i);
-            if (spec == null) {
+            LayerSettings layerSettings = settings.get(i);
+            if (layerSettings == null) {
                 leftAsIs.add(s.path + " (" + s.block.getClass().getSimpleName() + ", excluded)");
                 continue;
             }
-            QuantizedLayer q = Wrappers.wrap(s.path, s.block, spec);
+            QuantizedLayer q = Wrappers.wrap(s.path, s.block, layerSettings);
             if (s.parent == null) {
                 newRoot = q;
             } else {

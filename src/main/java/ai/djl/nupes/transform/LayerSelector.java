@@ -2,6 +2,8 @@ package ai.djl.nupes.transform;
 
 import ai.djl.nn.Block;
 import ai.djl.nupes.quantizer.Granularity;
+import ai.djl.nupes.quantizer.Grid;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.nupes.quantizer.QuantizerSpec;
 
 import java.util.ArrayList;
@@ -13,18 +15,18 @@ import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
- * Which layers get quantized, and at how many bits.
+ * Which layers get quantized, and the one place where each layer's complete {@link LayerSettings}
+ * (bits, grid, granularities, input bits) are assembled from the config's defaults and these rules.
  *
  * <p>Layers are named by their path in the block tree, child names joined by {@code /} (for
  * example {@code 02SequentialBlock/01Conv2d}). Patterns are Java regular expressions matched
  * anywhere in the path ({@link java.util.regex.Matcher#find()}). The rules, in order: a layer must
  * match an include pattern (when any is given), match no exclude pattern and pass the filter; its
  * bits come from the first matching override, else from the first/last rule, else from the
- * default.
+ * config's default bits; its grid is the config's grid, or {@link Grid#defaultFor} its own bits.
  */
 public final class LayerSelector {
 
-    private final int bits;
     private final List<Pattern> includes;
     private final List<Pattern> excludes;
     private final Predicate<LayerCandidate> filter;
@@ -34,7 +36,6 @@ public final class LayerSelector {
     private final Granularity exponentGranularity;
 
     private LayerSelector(Builder b) {
-        this.bits = QuantizerSpec.checkBits(b.bits);
         this.includes = List.copyOf(b.includes);
         this.excludes = List.copyOf(b.excludes);
         this.filter = b.filter;
@@ -42,7 +43,7 @@ public final class LayerSelector {
         this.keepFirstAndLastAt8Bits = b.keepFirstAndLastAt8Bits;
         this.scaleGranularity = b.scaleGranularity;
         this.exponentGranularity = b.exponentGranularity;
-        QuantizerSpec.of(bits, scaleGranularity, exponentGranularity); // validates the combination
+        QuantizerSpec.of(QuantizerSpec.MAX_BITS, scaleGranularity, exponentGranularity); // validates the combination
     }
 
     /**
@@ -54,13 +55,30 @@ public final class LayerSelector {
     public record LayerCandidate(String path, Block block) {}
 
     /**
-     * A selector that quantizes every layer at the given bits.
+     * A selector that quantizes every layer at the config's bits.
      *
-     * @param bits the bit width
      * @return the selector
      */
-    public static LayerSelector allLayers(int bits) {
-        return builder().setBits(bits).build();
+    public static LayerSelector allLayers() {
+        return builder().build();
+    }
+
+    /**
+     * The config-wide settings a layer gets unless a rule says otherwise.
+     *
+     * @param bits weight bits, 2..8
+     * @param grid the grid of every layer, or null for {@link Grid#defaultFor} each layer's bits
+     * @param activationBits input bits, 2..8, or 32 for float inputs
+     */
+    public record Defaults(int bits, Grid grid, int activationBits) {
+
+        /** Validates the bit widths. */
+        public Defaults {
+            QuantizerSpec.checkBits(bits);
+            if (activationBits != LayerSettings.FLOAT_INPUTS) {
+                QuantizerSpec.checkBits(activationBits);
+            }
+        }
     }
 
     /**
@@ -73,39 +91,34 @@ public final class LayerSelector {
     }
 
     /**
-     * Returns the default bit width.
-     *
-     * @return bits
-     */
-    public int getBits() {
-        return bits;
-    }
-
-    /**
-     * Decides, for each candidate in network order, its quantizer spec or null to leave it float.
+     * Decides, for each candidate in network order, its complete settings, or null to leave it
+     * float.
      *
      * @param candidates every quantizable layer, in network order
-     * @return one spec (or null) per candidate
+     * @param defaults the config-wide settings
+     * @return one settings record (or null) per candidate
      */
-    public List<QuantizerSpec> select(List<LayerCandidate> candidates) {
-        List<QuantizerSpec> specs = new ArrayList<>(candidates.size());
+    public List<LayerSettings> select(List<LayerCandidate> candidates, Defaults defaults) {
+        List<LayerSettings> settings = new ArrayList<>(candidates.size());
         int last = candidates.size() - 1;
         for (int i = 0; i < candidates.size(); i++) {
             LayerCandidate c = candidates.get(i);
             if (!accepts(c)) {
-                specs.add(null);
+                settings.add(null);
                 continue;
             }
-            int layerBits = bits;
+            int layerBits = defaults.bits();
             Integer override = overrideFor(c.path());
             if (override != null) {
                 layerBits = override;
             } else if (keepFirstAndLastAt8Bits && (i == 0 || i == last)) {
                 layerBits = 8;
             }
-            specs.add(QuantizerSpec.of(layerBits, scaleGranularity, exponentGranularity));
+            Grid grid = defaults.grid() != null ? defaults.grid() : Grid.defaultFor(layerBits);
+            QuantizerSpec spec = QuantizerSpec.of(layerBits, scaleGranularity, exponentGranularity).withGrid(grid);
+            settings.add(new LayerSettings(spec, defaults.activationBits()));
         }
-        return specs;
+        return settings;
     }
 
     private boolean accepts(LayerCandidate c) {
@@ -130,7 +143,7 @@ public final class LayerSelector {
     /** {@inheritDoc} */
     @Override
     public String toString() {
-        return "LayerSelector{bits=" + bits + ", include=" + includes + ", exclude=" + excludes
+        return "LayerSelector{include=" + includes + ", exclude=" + excludes
                 + ", overrides=" + bitOverrides + ", firstLast8=" + keepFirstAndLastAt8Bits
                 + ", scale=" + scaleGranularity + ", exponent=" + exponentGranularity + '}';
     }
@@ -138,7 +151,6 @@ public final class LayerSelector {
     /** Builds a {@link LayerSelector}. */
     public static final class Builder {
 
-        private int bits = 4;
         private final List<Pattern> includes = new ArrayList<>();
         private final List<Pattern> excludes = new ArrayList<>();
         private Predicate<LayerCandidate> filter;
@@ -148,17 +160,6 @@ public final class LayerSelector {
         private Granularity exponentGranularity = Granularity.PER_TENSOR;
 
         Builder() {}
-
-        /**
-         * Sets the default bit width (2..8; default 4).
-         *
-         * @param bits the bit width
-         * @return this builder
-         */
-        public Builder setBits(int bits) {
-            this.bits = QuantizerSpec.checkBits(bits);
-            return this;
-        }
 
         /**
          * Quantizes only layers whose path matches one of the include patterns.

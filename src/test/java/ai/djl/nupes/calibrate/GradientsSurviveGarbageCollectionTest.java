@@ -15,6 +15,7 @@ import ai.djl.nupes.nn.LayerQuantizer;
 import ai.djl.nupes.nn.QuantizedLinear;
 import ai.djl.nupes.quantizer.InputQuantizer;
 import ai.djl.nupes.quantizer.InputRange;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.nupes.quantizer.QuantizerSpec;
 import ai.djl.training.ParameterStore;
 
@@ -113,7 +114,7 @@ class GradientsSurviveGarbageCollectionTest {
             floatLayer.initialize(manager, DataType.FLOAT32, new Shape(1, 8));
             floatLayer.getParameters().get("weight").getArray().set(gaussian(r, 32, 0.3f));
             floatLayer.getParameters().get("bias").getArray().set(gaussian(r, 4, 0.1f));
-            QuantizedLinear wrapper = new QuantizedLinear("fc", floatLayer, QuantizerSpec.of(3));
+            QuantizedLinear wrapper = new QuantizedLinear("fc", floatLayer, LayerSettings.weightsOnly(QuantizerSpec.of(3)));
             LayerQuantizer layer = wrapper.getQuantizer();
             NDArray floatInputs = manager.create(gaussian(r, 32 * 8, 1f), new Shape(32, 8));
             NDArray quantizedInputs = floatInputs.add(manager.create(gaussian(r, 32 * 8, 0.05f), new Shape(32, 8)));

@@ -20,6 +20,7 @@ import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.PowerQuantizerOps;
 import ai.djl.nupes.quantizer.QuantizedWeights;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.nupes.quantizer.QuantizerSpec;
 import ai.djl.training.GradientCollector;
 
@@ -128,7 +129,7 @@ class LayerwiseCalibrationTest {
             floatLayer.initialize(manager, DataType.FLOAT32, new Shape(1, 4));
             floatLayer.getParameters().get("weight").getArray().set(new float[] {0.1f, -0.2f, 0.3f, 1f});
             QuantizerSpec spec = QuantizerSpec.of(4);
-            QuantizedLinear layer = new QuantizedLinear("fc", floatLayer, spec);
+            QuantizedLinear layer = new QuantizedLinear("fc", floatLayer, LayerSettings.weightsOnly(spec));
             NDArray floatInputs = SeededArrays.gaussian(manager, 8, new Shape(256, 4));
             // the quantized prefix delivers input 0 at a quarter of its float size: to match the
             // float output, weight 0 must grow from 0.1 to 0.4. The exponent is frozen so that the

@@ -1,5 +1,7 @@
 package ai.djl.nupes.export;
 
+import ai.djl.nupes.format.Manifest;
+import ai.djl.nupes.format.Checksums;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -127,7 +129,7 @@ class FrozenExportTest {
             QuantizedModel q =
                     Nupes.quantize(
                             model,
-                            NupesConfig.builder().optPreset("W4A8").optCalibrationSamples(256).build());
+                            NupesConfig.builder().optPreset("W4A8").optCalibrationSamples(256).optCalibrationData(Fixtures.calibrationData()).build());
             expected = Evaluation.predict(model.getBlock(), Fixtures.testImages(manager, 128), manager)
                     .head().toFloatArray();
             FrozenExporter.export(q, dir, ExportOptions.builder().build());
@@ -255,7 +257,7 @@ class FrozenExportTest {
         for (float f : bad) {
             raw.putFloat(f);
         }
-        String sha = ai.djl.nupes.util.Checksums.sha256(raw.array());
+        String sha = ai.djl.nupes.format.Checksums.sha256(raw.array());
         manifest.getAsJsonArray("layers").get(0).getAsJsonObject().getAsJsonObject("sha256").addProperty("scales", sha);
         Files.writeString(dir.resolve(Manifest.FILE), manifest.toString(), StandardCharsets.UTF_8);
         Exception e = assertThrows(Exception.class, () -> load(dir));

@@ -58,6 +58,7 @@ class IntegerPathTest {
                             .setBits(Integer.parseInt(preset.substring(1, 2)))
                             .optActivationBits(Integer.parseInt(preset.substring(3)))
                             .optCalibrationSamples(128)
+                            .optCalibrationData(Fixtures.calibrationData())
                             .build();
             Path dir = export(testModel, config, tmp.resolve(testModel.id() + '-' + preset));
             try (ZooModel<NDList, NDList> frozen = load(dir, "integer");
@@ -80,7 +81,7 @@ class IntegerPathTest {
 
     @Test
     void aFrozenCnnOnTheIntegerPathClassifiesLikeTheFloatPath(@TempDir Path tmp) throws Exception {
-        Path dir = export(TestModel.CNN, NupesConfig.builder().optPreset("W4A8").optCalibrationSamples(256).build(),
+        Path dir = export(TestModel.CNN, NupesConfig.builder().optPreset("W4A8").optCalibrationSamples(256).optCalibrationData(Fixtures.calibrationData()).build(),
                 tmp.resolve("cnn"));
         try (ZooModel<NDList, NDList> viaFloat = load(dir, "float");
                 ZooModel<NDList, NDList> viaInteger = load(dir, "integer");
@@ -116,7 +117,7 @@ class IntegerPathTest {
 
     @Test
     void anUnknownPathArgumentIsRefused(@TempDir Path tmp) throws Exception {
-        Path dir = export(TestModel.MLP, NupesConfig.builder().optPreset("W8A8").optCalibrationSamples(64).build(),
+        Path dir = export(TestModel.MLP, NupesConfig.builder().optPreset("W8A8").optCalibrationSamples(64).optCalibrationData(Fixtures.calibrationData()).build(),
                 tmp.resolve("mlp"));
         Exception e = assertThrows(Exception.class, () -> load(dir, "int8").close());
         String message = messages(e);

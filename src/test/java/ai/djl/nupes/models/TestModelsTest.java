@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.Fixtures;
-import ai.djl.nupes.util.Checksums;
+import ai.djl.nupes.format.Checksums;
 import ai.djl.repository.zoo.ZooModel;
 
 import com.google.gson.JsonObject;

@@ -32,7 +32,8 @@ import ai.djl.nupes.nn.QuantizedConv2d;
 import ai.djl.nupes.nn.QuantizedLayer;
 import ai.djl.nupes.nn.QuantizedLinear;
 import ai.djl.nupes.nn.QuantizedWeightBlock;
-import ai.djl.nupes.quantizer.QuantizerSpec;
+import ai.djl.nupes.quantizer.Grid;
+import ai.djl.nupes.quantizer.LayerSettings;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -99,7 +100,7 @@ class BlockTransformerTest {
                 before.add(c.path());
             }
             assertEquals(EXPECTED.get(testModel), before);
-            BlockTransformer.Result r = BlockTransformer.wrap(model.getBlock(), LayerSelector.allLayers(4));
+            BlockTransformer.Result r = BlockTransformer.wrap(model.getBlock(), LayerSelector.allLayers(), W4);
             List<String> wrapped = new ArrayList<>();
             for (QuantizedLayer l : r.layers()) {
                 wrapped.add(l.getPath());
@@ -130,15 +131,21 @@ class BlockTransformerTest {
         }
     }
 
+    private static final LayerSelector.Defaults W4 = new LayerSelector.Defaults(4, null, 32);
+    /** For configs whose layer settings are read but which never calibrate. */
+    private static final List<NDList> NO_DATA = List.of();
+
     @Test
     void attentionProjectionsHeldInTypedFieldsAreReallyQuantized() throws Exception {
         try (ZooModel<NDList, NDList> model = TestModels.load(TestModel.TRANSFORMER);
                 NDManager manager = model.getNDManager().newSubManager()) {
             NDList x = Fixtures.testImages(manager, 16);
             float[] reference = Evaluation.predict(model.getBlock(), x, manager).head().toFloatArray();
-            LayerSelector onlyKeys = LayerSelector.builder().setBits(2).optInclude("keyProjection").build();
+            LayerSelector onlyKeys = LayerSelector.builder().optInclude("keyProjection").build();
             QuantizedModel q =
-                    Nupes.quantize(model, NupesConfig.builder().optLayerSelector(onlyKeys).optMethod(Method.UNIFORM).build());
+                    Nupes.quantize(
+                            model,
+                            NupesConfig.builder().setBits(2).optLayerSelector(onlyKeys).optMethod(Method.UNIFORM).build());
             assertEquals(2, q.getLayers().size());
             // the attention block calls its projections through private Linear fields: only the
             // field swap makes the 2-bit key projection visible in the output
@@ -155,24 +162,52 @@ class BlockTransformerTest {
         try (ZooModel<NDList, NDList> model = TestModels.load(TestModel.CNN)) {
             LayerSelector s =
                     LayerSelector.builder()
-                            .setBits(3)
                             .optExclude("^11Linear$")
                             .optBits("04Conv2d", 5)
                             .optKeepFirstAndLastAt8Bits(true)
                             .build();
-            List<QuantizerSpec> specs = s.select(BlockTransformer.candidates(model.getBlock()));
-            assertEquals(8, specs.get(0).getBits()); // first layer
-            assertEquals(5, specs.get(1).getBits()); // override
-            assertEquals(3, specs.get(2).getBits());
-            assertEquals(null, specs.get(3)); // excluded (it was also the last)
-            BlockTransformer.Result r = BlockTransformer.wrap(model.getBlock(), s);
+            LayerSelector.Defaults w3 = new LayerSelector.Defaults(3, null, 32);
+            List<LayerSettings> settings = s.select(BlockTransformer.candidates(model.getBlock()), w3);
+            assertEquals(8, settings.get(0).weights().getBits()); // first layer
+            assertEquals(5, settings.get(1).weights().getBits()); // override
+            assertEquals(3, settings.get(2).weights().getBits());
+            assertEquals(null, settings.get(3)); // excluded (it was also the last)
+            BlockTransformer.Result r = BlockTransformer.wrap(model.getBlock(), s, w3);
             assertEquals(3, r.layers().size());
             assertInstanceOf(QuantizedConv2d.class, r.layers().get(0));
             assertTrue(r.leftAsIs().stream().anyMatch(n -> n.startsWith("11Linear")), r.leftAsIs().toString());
             LayerSelector onlyConv =
                     LayerSelector.builder().optFilter(c -> c.block().getClass().getSimpleName().equals("Conv2d")).build();
             BlockTransformer.unwrap(model.getBlock());
-            assertEquals(2, BlockTransformer.wrap(model.getBlock(), onlyConv).layers().size());
+            assertEquals(2, BlockTransformer.wrap(model.getBlock(), onlyConv, W4).layers().size());
+        }
+    }
+
+    @Test
+    void aPresetKeepsItsBitsWhenASelectorIsGiven() throws Exception {
+        try (ZooModel<NDList, NDList> model = TestModels.load(TestModel.CNN)) {
+            LayerSelector firstLast8 =
+                    LayerSelector.builder().optBits("04Conv2d", 3).optKeepFirstAndLastAt8Bits(true).build();
+            // the preset's weight and input bits hold whichever of the two builder calls comes first
+            for (NupesConfig config : List.of(
+                    NupesConfig.builder().optPreset("W4A8").optLayerSelector(firstLast8).optCalibrationData(NO_DATA).build(),
+                    NupesConfig.builder().optLayerSelector(firstLast8).optPreset("W4A8").optCalibrationData(NO_DATA).build())) {
+                List<LayerSettings> settings =
+                        firstLast8.select(BlockTransformer.candidates(model.getBlock()), config.getLayerDefaults());
+                assertEquals(List.of(8, 3, 4, 8), settings.stream().map(l -> l.weights().getBits()).toList());
+                assertEquals(List.of(8, 8, 8, 8), settings.stream().map(LayerSettings::activationBits).toList());
+                // each layer's default grid follows its own bits: 2^b levels at 3 bits
+                assertEquals(
+                        List.of(Grid.SYMMETRIC, Grid.HALF_INTEGER, Grid.SYMMETRIC, Grid.SYMMETRIC),
+                        settings.stream().map(l -> l.weights().getGrid()).toList());
+            }
+            NupesConfig forced = NupesConfig.builder().setBits(3).optGrid(Grid.SYMMETRIC).build();
+            for (LayerSettings l : LayerSelector.allLayers().select(
+                    BlockTransformer.candidates(model.getBlock()), forced.getLayerDefaults())) {
+                assertEquals(3, l.weights().getBits());
+                assertEquals(Grid.SYMMETRIC, l.weights().getGrid());
+                assertFalse(l.quantizesInputs());
+            }
         }
     }
 
@@ -188,7 +223,7 @@ class BlockTransformerTest {
             SeededArrays.reinitialize(net, 3);
             NDArray x = SeededArrays.gaussian(manager, 4, new Shape(2, 2, 8));
             float[] reference = forward(net, x, manager);
-            BlockTransformer.Result r = BlockTransformer.wrap(net, LayerSelector.allLayers(8));
+            BlockTransformer.Result r = BlockTransformer.wrap(net, LayerSelector.allLayers(), new LayerSelector.Defaults(8, null, 32));
             assertEquals(List.of("01Conv1d", "03Holder/01inner"), r.layers().stream().map(QuantizedLayer::getPath).toList());
             assertInstanceOf(QuantizedWeightBlock.class, r.layers().get(0));
             Holder holder = (Holder) net.getChildren().get(2).getValue();
@@ -207,7 +242,7 @@ class BlockTransformerTest {
             holder.initialize(manager, DataType.FLOAT32, new Shape(1, 2, 8));
             Block before = holder.conv;
             IllegalStateException e =
-                    assertThrows(IllegalStateException.class, () -> BlockTransformer.wrap(holder, LayerSelector.allLayers(4)));
+                    assertThrows(IllegalStateException.class, () -> BlockTransformer.wrap(holder, LayerSelector.allLayers(), W4));
             assertTrue(e.getMessage().contains("01conv") && e.getMessage().contains("ConvHolder.conv"), e.getMessage());
             assertSame(before, holder.conv);
             assertSame(before, holder.getChildren().get(0).getValue());

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.Fixtures;
-import ai.djl.nupes.export.Manifest;
+import ai.djl.nupes.format.Manifest;
 import ai.djl.nupes.models.Evaluation;
 import ai.djl.nupes.nn.FrozenLayer;
 import ai.djl.repository.zoo.Criteria;

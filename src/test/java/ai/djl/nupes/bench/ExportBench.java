@@ -10,7 +10,7 @@ import ai.djl.nupes.QuantizedModel;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.export.ExportOptions;
 import ai.djl.nupes.export.FrozenExporter;
-import ai.djl.nupes.export.Manifest;
+import ai.djl.nupes.format.Manifest;
 import ai.djl.nupes.models.Evaluation;
 import ai.djl.nupes.models.TestModel;
 import ai.djl.nupes.models.TestModels;

@@ -1,4 +1,4 @@
-package ai.djl.nupes.util;
+package ai.djl.nupes.format;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -124,7 +124,15 @@ public final class ModelBench implements AutoCloseable {
      * @return the row
      */
     public AccuracyRow run(Method method, int bits) {
-        return run(NupesConfig.builder().optMethod(method).setBits(bits).build());
+        NupesConfig.Builder b = NupesConfig.builder().optMethod(method).setBits(bits);
+        if (method.needsCalibrationData()) {
+            try {
+                b.optCalibrationData(FashionMnistIdx.bundledCalibration());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return run(b.build());
     }
 
     /**

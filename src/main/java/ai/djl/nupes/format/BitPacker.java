@@ -1,4 +1,4 @@
-package ai.djl.nupes.export;
+package ai.djl.nupes.format;
 
 /**
  * Packs unsigned b-bit values (b = 1..8) into bytes and back.

@@ -1,4 +1,4 @@
-package ai.djl.nupes.export;
+package ai.djl.nupes.format;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

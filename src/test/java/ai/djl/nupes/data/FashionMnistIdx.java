@@ -104,6 +104,25 @@ public final class FashionMnistIdx extends ArrayDataset {
         return ds;
     }
 
+    /** The calibration batch size of {@link #bundledCalibration()}. */
+    public static final int CALIBRATION_BATCH = 32;
+
+    private static FashionMnistIdx bundledCalibration;
+
+    /**
+     * The bundled 2048-image training subset, prepared once per process in a manager that lives as
+     * long as the process: the calibration data of the main job, the benches and the tests.
+     *
+     * @return the dataset
+     * @throws IOException when the bundled files are missing
+     */
+    public static synchronized FashionMnistIdx bundledCalibration() throws IOException {
+        if (bundledCalibration == null) {
+            bundledCalibration = prepared(NDManager.newBaseManager(), BUNDLED_DIRECTORY, Split.TRAIN, CALIBRATION_BATCH);
+        }
+        return bundledCalibration;
+    }
+
     /**
      * The directory used when none is named: the {@value #DIRECTORY_PROPERTY} system property, then
      * the Debian package's directory, then the bundled subset.

@@ -13,7 +13,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.QuantizedModel;
 import ai.djl.nupes.export.ExportOptions;
 import ai.djl.nupes.export.FrozenExporter;
-import ai.djl.nupes.export.Manifest;
+import ai.djl.nupes.format.Manifest;
 import ai.djl.nupes.models.Evaluation;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;

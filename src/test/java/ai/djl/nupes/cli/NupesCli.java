@@ -43,7 +43,7 @@ public final class NupesCli {
                     "  train <mlp|cnn|resnet|transformer|all> retrain a test model on the full"
                             + " Fashion-MNIST into test-models/",
                     "  bundle-data                            rewrite the bundled Fashion-MNIST subsets",
-                    "shared options: --abits N (quantized inputs) --iterations N --samples N --seed N"
+                    "shared options: --abits N (quantized inputs) --iterations N --samples N --seed N --calibration DIR"
                             + " --grid symmetric|half-integer"
                             + " --data DIR");
 
@@ -184,6 +184,31 @@ public final class NupesCli {
             return Paths.get(get(key, fallback));
         }
 
+        private FashionMnistIdx calibration;
+
+        /**
+         * The calibration images: {@code --calibration DIR} (a Fashion-MNIST IDX directory, its
+         * training split), else the bundled subset; says which, once.
+         */
+        FashionMnistIdx calibration() {
+            if (calibration == null) {
+                try {
+                    String dir = get("calibration", null);
+                    calibration = dir == null
+                            ? FashionMnistIdx.bundledCalibration()
+                            : FashionMnistIdx.prepared(ai.djl.ndarray.NDManager.newBaseManager(), Paths.get(dir),
+                                    FashionMnistIdx.Split.TRAIN, FashionMnistIdx.CALIBRATION_BATCH);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                System.out.println("calibration data: " + calibration.size() + " training images from "
+                        + (get("calibration", null) == null
+                                ? "the bundled Fashion-MNIST subset " + FashionMnistIdx.BUNDLED_DIRECTORY
+                                : get("calibration", null)));
+            }
+            return calibration;
+        }
+
         /** A config builder from the shared options: --iterations, --samples, --grid, --seed. */
         NupesConfig.Builder config(Method method, int bits) {
             NupesConfig.Builder b =
@@ -194,6 +219,9 @@ public final class NupesCli {
                             .optCalibrationSamples(getInt("samples", NupesConfig.DEFAULT_SAMPLES))
                             .optSeed(getInt("seed", 0))
                             .optActivationBits(getInt("abits", 32));
+            if (method.needsCalibrationData() || getInt("abits", 32) < 32) {
+                b.optCalibrationData(calibration());
+            }
             String grid = get("grid", null);
             if (grid != null) {
                 b.optGrid(Grid.valueOf(grid.toUpperCase(java.util.Locale.ROOT).replace('-', '_')));

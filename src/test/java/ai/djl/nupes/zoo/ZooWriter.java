@@ -68,7 +68,10 @@ public final class ZooWriter {
                                     Evaluation.BATCH_SIZE);
                     double floatAccuracy = Evaluation.accuracy(model.getBlock(), test, manager);
                     QuantizedModel q =
-                            Nupes.quantize(model, NupesConfig.builder().setBits(b).optMethod(Method.NUPES).build());
+                            Nupes.quantize(
+                                    model,
+                                    NupesConfig.builder().setBits(b).optMethod(Method.NUPES)
+                                            .optCalibrationData(FashionMnistIdx.bundledCalibration()).build());
                     double accuracy = Evaluation.accuracy(model.getBlock(), test, manager);
                     FrozenExporter.export(
                             q,

@@ -1,6 +1,6 @@
 package ai.djl.nupes.data;
 
-import ai.djl.nupes.util.Checksums;
+import ai.djl.nupes.format.Checksums;
 
 import com.google.gson.GsonBuilder;
 

@@ -5,7 +5,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nupes.data.FashionMnistIdx;
-import ai.djl.nupes.util.Checksums;
+import ai.djl.nupes.format.Checksums;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;

@@ -1,4 +1,4 @@
-package ai.djl.nupes.export;
+package ai.djl.nupes.format;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;

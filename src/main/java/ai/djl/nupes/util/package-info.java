@@ -1,2 +1,0 @@
-/** Small helpers shared by the stages: checksums. */
-package ai.djl.nupes.util;

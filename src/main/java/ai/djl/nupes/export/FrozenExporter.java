@@ -1,11 +1,12 @@
 package ai.djl.nupes.export;
 
+import ai.djl.nupes.format.Checksums;
 import ai.djl.nupes.format.Manifest;
+import ai.djl.nupes.format.ParameterFile;
 import ai.djl.nupes.format.BitPacker;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nupes.LayerReport;
@@ -21,8 +22,6 @@ import ai.djl.nupes.transform.BlockTransformer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -57,6 +56,7 @@ public final class FrozenExporter {
 
     private static final Logger logger = LoggerFactory.getLogger(FrozenExporter.class);
     private static final String PRODUCER = "djl-nupes 0.1.0";
+    private static final String SERVING = "serving.properties";
 
     private FrozenExporter() {}
 
@@ -73,11 +73,8 @@ public final class FrozenExporter {
     public static Manifest export(QuantizedModel quantized, Path dir, ExportOptions options)
             throws IOException {
         Path target = dir.toAbsolutePath().normalize();
-        if (Files.exists(target) && !options.overwrite()) {
-            throw new IOException(target + " already exists; choose another directory or export with"
-                    + " ExportOptions.builder().optOverwrite(true)");
-        }
         Model model = quantized.getModel();
+        checkTarget(target, model, options);
         Manifest.Architecture architecture = architecture(model, options);
         String name = options.modelName() != null ? options.modelName() : target.getFileName().toString();
         Files.createDirectories(target.getParent());
@@ -88,7 +85,49 @@ public final class FrozenExporter {
             logger.info("exported {} frozen layer(s) to {}", manifest.layers().size(), target);
             return manifest;
         } finally {
-            deleteRecursively(tmp);
+            deleteQuietly(tmp);
+        }
+    }
+
+    /**
+     * Refuses a target that exists, unless overwriting is on and the target is a frozen model
+     * directory this library wrote, holding nothing else, and not the source model's directory.
+     */
+    private static void checkTarget(Path target, Model model, ExportOptions options) throws IOException {
+        Path source = model.getModelPath() == null ? null : model.getModelPath().toAbsolutePath().normalize();
+        if (source != null && Files.exists(target) && Files.exists(source)
+                && (Files.isSameFile(source, target) || source.toRealPath().startsWith(target.toRealPath()))) {
+            throw new IOException(target + " is (or holds) the directory model '" + model.getName()
+                    + "' was loaded from; export somewhere else");
+        }
+        if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (!options.overwrite()) {
+            throw new IOException(target + " already exists; choose another directory or export with"
+                    + " ExportOptions.builder().optOverwrite(true)");
+        }
+        if (!Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(target + " is not a directory; overwrite replaces only a frozen model directory");
+        }
+        Manifest old;
+        try {
+            old = Manifest.read(target.resolve(Manifest.FILE));
+        } catch (IOException e) {
+            throw new IOException(target + " is not a frozen model directory written by this library ("
+                    + e.getMessage() + "); overwrite replaces only those", e);
+        }
+        java.util.Set<String> ours = new java.util.HashSet<>(List.of(Manifest.FILE, SERVING, old.paramsFile()));
+        if (old.files() != null) {
+            ours.addAll(old.files().keySet());
+        }
+        List<String> others;
+        try (Stream<Path> list = Files.list(target)) {
+            others = list.map(p -> p.getFileName().toString()).filter(n -> !ours.contains(n)).sorted().toList();
+        }
+        if (!others.isEmpty()) {
+            throw new IOException(target + " holds files this library did not write " + others
+                    + "; overwrite replaces only a frozen model directory with nothing else in it");
         }
     }
 
@@ -102,6 +141,7 @@ public final class FrozenExporter {
         Model model = quantized.getModel();
         List<QuantizedLayer> layers = quantized.getLayers();
         List<Manifest.Layer> entries = new ArrayList<>();
+        List<Manifest.ParameterChecksum> parameters = new ArrayList<>();
         Block root = model.getBlock();
         try (NDManager manager = model.getNDManager().newSubManager()) {
             List<FrozenLayer> frozen = new ArrayList<>();
@@ -116,7 +156,11 @@ public final class FrozenExporter {
                     FrozenLayer f = frozen.get(done);
                     swapped = BlockTransformer.replaceAt(swapped, layers.get(done).getPath(), b -> f);
                 }
-                writeParameters(tmp.resolve(name + "-0000.params"), name, swapped);
+                ParameterFile.write(tmp.resolve(name + "-0000.params"), name, swapped);
+                for (ai.djl.util.Pair<String, Parameter> p : swapped.getParameters()) {
+                    parameters.add(new Manifest.ParameterChecksum(
+                            p.getKey(), Checksums.sha256(p.getValue().getArray().toByteArray())));
+                }
             } finally {
                 Block restored = swapped;
                 for (int i = 0; i < done; i++) {
@@ -138,7 +182,9 @@ public final class FrozenExporter {
                         + "engine=" + engineName(model) + '\n'
                         + "blockFactory=" + FrozenBlockFactory.class.getName() + '\n'
                         + "option.modelName=" + name + '\n';
-        Files.writeString(tmp.resolve("serving.properties"), serving, StandardCharsets.UTF_8);
+        Files.writeString(tmp.resolve(SERVING), serving, StandardCharsets.UTF_8);
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put(paramsFile, Checksums.sha256(tmp.resolve(paramsFile)));
         var report = quantized.getReport();
         Manifest manifest =
                 new Manifest(
@@ -149,6 +195,8 @@ public final class FrozenExporter {
                         name,
                         paramsFile,
                         Files.size(tmp.resolve(paramsFile)),
+                        files,
+                        parameters,
                         architecture,
                         options.decode(),
                         entries,
@@ -160,25 +208,6 @@ public final class FrozenExporter {
                         options.accuracy());
         manifest.write(tmp.resolve(Manifest.FILE));
         return manifest;
-    }
-
-    /**
-     * Writes DJL's parameter file (layout version 1, what {@code Model.load} reads): {@code "DJL@"},
-     * int version 1, UTF name, UTF data type, int input count (0), int property count (0), then the
-     * block tree's parameters. Written here rather than with {@code Model.save}, which needs input
-     * descriptions a loaded model does not have and would move the caller's model directory.
-     */
-    private static void writeParameters(Path file, String name, Block root) throws IOException {
-        try (DataOutputStream dos =
-                new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file)))) {
-            dos.writeBytes("DJL@");
-            dos.writeInt(1);
-            dos.writeUTF(name);
-            dos.writeUTF(DataType.FLOAT32.name());
-            dos.writeInt(0);
-            dos.writeInt(0);
-            root.saveParameters(dos);
-        }
     }
 
     private static String engineName(Model model) {
@@ -229,7 +258,7 @@ public final class FrozenExporter {
                 f.packedCodes().length,
                 report == null ? Double.NaN : report.weightError(),
                 loss,
-                f.checksums(),
+                null,
                 q.getInputQuantizer() == null
                         ? null
                         : new Manifest.Input(
@@ -283,11 +312,12 @@ public final class FrozenExporter {
             throw e;
         }
         if (old != null) {
-            deleteRecursively(old);
+            deleteQuietly(old);
         }
     }
 
-    static void deleteRecursively(Path path) throws IOException {
+    /** Deletes a directory tree this exporter made; a failure is logged, never thrown. */
+    private static void deleteQuietly(Path path) {
         if (!Files.exists(path)) {
             return;
         }
@@ -295,6 +325,8 @@ public final class FrozenExporter {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
             }
+        } catch (IOException | RuntimeException e) {
+            logger.warn("could not delete {} after exporting: {}", path, e.toString());
         }
     }
 }

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nupes.nn.FrozenLayer;
 import ai.djl.nupes.nn.FrozenWeights;
-import ai.djl.nupes.nn.FrozenWeights.ExecutionPath;
+import ai.djl.nupes.integer.IntegerLayer;
 import ai.djl.training.ParameterStore;
 
 import java.util.ArrayList;
@@ -91,20 +91,21 @@ public final class IntegerPathCheck {
                 if (xs == null) {
                     continue;
                 }
-                String unsupported = f.integerPathUnsupported();
+                String unsupported = IntegerLayer.unsupported(f.getTemplate(), f.getSpec(), f.getInputQuantizer());
                 if (unsupported != null) {
                     rows.add(new LayerDifference(f.getPath(), xs.size(), 0, Double.NaN, Double.NaN, unsupported));
                     continue;
                 }
+                IntegerLayer integer = IntegerLayer.fromFrozen(f.data(), f.getTemplate());
                 double diff = 0;
                 double range = 0;
                 long outputs = 0;
                 for (NDArray x : xs) {
                     try (NDManager step = check.newSubManager()) {
                         ParameterStore ps = new ParameterStore(step, false);
-                        NDArray yFloat = f.forward(ps, x, ExecutionPath.FLOAT);
+                        NDArray yFloat = f.forwardFloat(ps, x);
                         yFloat.attach(step);
-                        NDArray yInteger = f.forward(ps, x, ExecutionPath.INTEGER);
+                        NDArray yInteger = integer.forward(x);
                         yInteger.attach(step);
                         float[] viaFloat = yFloat.toFloatArray();
                         float[] viaInteger = yInteger.toFloatArray();

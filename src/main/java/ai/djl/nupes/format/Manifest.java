@@ -21,6 +21,10 @@ import java.util.Map;
  * @param modelName the parameter file prefix
  * @param paramsFile the parameter file name
  * @param paramsBytes the parameter file's length, checked before loading (truncation)
+ * @param files the SHA-256 of every data file of the directory (the parameter file and any file
+ *     a translator reads), checked before loading (format 2)
+ * @param parameters every parameter of the parameter file in save order with the SHA-256 of its
+ *     bytes, frozen or float (format 2): names the tensor when the file's checksum fails
  * @param architecture the float architecture's block factory and its arguments
  * @param decode default decode mode ({@code cached} or {@code each-forward})
  * @param layers every frozen layer, in network order
@@ -35,6 +39,8 @@ public record Manifest(
         String modelName,
         String paramsFile,
         long paramsBytes,
+        Map<String, String> files,
+        List<ParameterChecksum> parameters,
         Architecture architecture,
         String decode,
         List<Layer> layers,
@@ -43,14 +49,26 @@ public record Manifest(
 
     /** Magic string of the format. */
     public static final String FORMAT = "djl-nupes-frozen";
-    /** Current directory/parameter layout version. */
-    public static final int FORMAT_VERSION = 1;
+    /** Current directory/parameter layout version: 2 adds checksums of every file and parameter. */
+    public static final int FORMAT_VERSION = 2;
+    /** The oldest layout this reader loads: 1 checks only the frozen layers' tensors. */
+    public static final int OLDEST_FORMAT_VERSION = 1;
+    /** The decode modes a manifest or a {@code decode} argument may name. */
+    public static final List<String> DECODE_MODES = List.of("cached", "each-forward");
     /** Current quantizer semantics version: codes, grids, decode formula. */
     public static final int QUANTIZER_VERSION = 1;
     /** The manifest file name. */
     public static final String FILE = "manifest.json";
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+
+    /**
+     * One parameter of the parameter file.
+     *
+     * @param name its name as the block tree lists it ({@code Block.getParameters()})
+     * @param sha256 SHA-256 of its array's bytes
+     */
+    public record ParameterChecksum(String name, String sha256) {}
 
     /**
      * The float architecture.
@@ -75,7 +93,8 @@ public record Manifest(
      * @param packedBytes length of the packed codes
      * @param weightError relative weight reconstruction error
      * @param reconstructionLoss calibration loss after quantization (null when data-free)
-     * @param sha256 SHA-256 of each parameter's bytes
+     * @param sha256 SHA-256 of each of the layer's tensors (format 1 only; format 2 lists every
+     *     parameter in {@link Manifest#parameters})
      * @param input the input quantizer sharing the layer's exponent (null for float inputs)
      */
     public record Layer(
@@ -154,16 +173,34 @@ public record Manifest(
             throw new IOException(file + ": format is " + (m == null ? null : m.format()) + ", expected "
                     + FORMAT);
         }
-        if (m.formatVersion() != FORMAT_VERSION) {
+        if (m.formatVersion() < OLDEST_FORMAT_VERSION || m.formatVersion() > FORMAT_VERSION) {
             throw new IOException(file + ": format version " + m.formatVersion() + " is not supported"
-                    + " (this reader handles " + FORMAT_VERSION + ')');
+                    + " (this reader handles " + OLDEST_FORMAT_VERSION + " to " + FORMAT_VERSION + ')');
         }
         if (m.quantizerVersion() != QUANTIZER_VERSION) {
             throw new IOException(file + ": quantizer version " + m.quantizerVersion()
                     + " is not supported (this reader handles " + QUANTIZER_VERSION + ')');
         }
-        if (m.layers() == null || m.architecture() == null || m.architecture().blockFactory() == null) {
-            throw new IOException(file + ": layers or architecture missing");
+        if (m.layers() == null || m.architecture() == null || m.architecture().blockFactory() == null
+                || m.paramsFile() == null) {
+            throw new IOException(file + ": layers, architecture or parameter file missing");
+        }
+        if (m.formatVersion() >= 2 && (m.files() == null || m.parameters() == null
+                || !m.files().containsKey(m.paramsFile()))) {
+            throw new IOException(file + ": format " + m.formatVersion() + " needs the checksums of its files and"
+                    + " parameters");
+        }
+        if (m.decode() != null && !DECODE_MODES.contains(m.decode())) {
+            throw new IOException(file + ": decode is '" + m.decode() + "', not one of " + DECODE_MODES);
+        }
+        List<String> names = new java.util.ArrayList<>(List.of(m.paramsFile()));
+        if (m.files() != null) {
+            names.addAll(m.files().keySet());
+        }
+        for (String name : names) {
+            if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.startsWith(".")) {
+                throw new IOException(file + ": file '" + name + "' must be a plain file name in the directory");
+            }
         }
         return m;
     }

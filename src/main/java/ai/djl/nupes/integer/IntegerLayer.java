@@ -4,7 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.convolutional.Convolution;
+import ai.djl.nn.core.Linear;
+import ai.djl.nupes.format.FrozenLayerData;
+import ai.djl.nupes.quantizer.Granularity;
 import ai.djl.nupes.quantizer.InputQuantizer;
+import ai.djl.nupes.quantizer.QuantizerSpec;
 
 import java.util.Arrays;
 
@@ -85,6 +91,61 @@ public final class IntegerLayer {
         this.input = input;
         this.geometry = geometry;
         this.table = new PowerProductTable(weightDenominator, input.denominator(), exponent);
+    }
+
+    /**
+     * Why a layer cannot run integer-only, or null when it can: it needs quantized inputs, one
+     * exponent shared by weights and inputs, and a Linear or 1-/2-d convolution.
+     *
+     * @param template the float layer's structure
+     * @param spec its weight quantizer
+     * @param input its input quantizer, or null for float inputs
+     * @return the reason, or null
+     */
+    public static String unsupported(Block template, QuantizerSpec spec, InputQuantizer input) {
+        if (input == null) {
+            return "its inputs are not quantized (quantize with activation bits to run integer-only)";
+        }
+        if (spec.getExponentGranularity() != Granularity.PER_TENSOR) {
+            return "it has one exponent per channel; inputs and weights must share one exponent";
+        }
+        if (template instanceof Linear) {
+            return null;
+        }
+        if (template instanceof Convolution c && c.getKernelShape().dimension() <= 2) {
+            return null;
+        }
+        return template.getClass().getSimpleName() + " layers have no integer kernel (Linear, Conv1d, Conv2d do)";
+    }
+
+    /**
+     * The integer form of a frozen layer: its integer codes, scales, bias and exponent, and the
+     * template's geometry.
+     *
+     * @param data the frozen layer's stored values
+     * @param template the float layer's structure
+     * @return the layer
+     * @throws IllegalArgumentException when the layer cannot run integer-only ({@link #unsupported})
+     */
+    public static IntegerLayer fromFrozen(FrozenLayerData data, Block template) {
+        String reason = unsupported(template, data.spec(), data.input());
+        if (reason != null) {
+            throw new IllegalArgumentException("layer '" + data.path() + "' cannot run the integer path: " + reason);
+        }
+        int[] codes = data.integerCodes();
+        int d = data.spec().getGrid().denominator(data.spec().getBits());
+        float a = data.exponents()[0];
+        if (template instanceof Convolution c) {
+            Geometry g =
+                    new Geometry(
+                            c.getKernelShape().getShape(),
+                            c.getStride().getShape(),
+                            c.getPadding().getShape(),
+                            c.getDilation().getShape(),
+                            c.getGroups());
+            return convolution(data.path(), codes, data.shape(), data.scales(), data.bias(), d, a, data.input(), g);
+        }
+        return linear(data.path(), codes, data.shape(), data.scales(), data.bias(), d, a, data.input());
     }
 
     /**

@@ -8,37 +8,27 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.convolutional.Convolution;
-import ai.djl.nn.core.Linear;
-import ai.djl.nupes.format.BitPacker;
-import ai.djl.nupes.integer.IntegerLayer;
-import ai.djl.nupes.quantizer.Granularity;
-import ai.djl.nupes.quantizer.ExponentRange;
+import ai.djl.nupes.format.Checksums;
+import ai.djl.nupes.format.FrozenCodec;
+import ai.djl.nupes.format.FrozenLayerData;
 import ai.djl.nupes.quantizer.InputQuantizer;
-import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.nupes.quantizer.QuantizerSpec;
-import ai.djl.nupes.format.Checksums;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
- * The frozen form of one layer and its decoder.
- *
- * <p>Parameters, in save order: {@code codes} (UINT8, the code offsets {@code index - minCode}
- * packed by {@link BitPacker}), {@code scales} (FLOAT32, the channel maxima m), {@code exponents}
- * (FLOAT32, one or one per channel) and, when the layer has one, {@code bias} (FLOAT32).
- *
- * <p>Decoding is a gather: a table holds, for every output channel and every code, the decoded
- * value {@code sign(c)·m·(|c|/D)^(1/a)} computed exactly as the in-memory quantizer computes it
- * ({@link PowerQuantizer#levels}), so frozen and in-memory weights are bit-identical (which matters
- * once inputs are quantized: a one-ulp difference upstream can flip an input code). By default the
- * decoded weights are cached after loading; {@link DecodeMode#EACH_FORWARD} keeps only the codes
- * (one byte per weight) and decodes on every forward.
+ * What a frozen layer does at run time: holds its stored tensors as parameters ({@code codes},
+ * {@code scales}, {@code exponents} and, when the layer has one, {@code bias}, in that save order;
+ * the layout is {@link FrozenCodec}'s), checks them once loaded, and runs the layer's own forward
+ * on the decoded weights ({@link FrozenDecoder}) or, when one is installed, on a kernel of its own
+ * (the integer path).
  */
 public final class FrozenWeights {
 
@@ -50,20 +40,14 @@ public final class FrozenWeights {
         EACH_FORWARD
     }
 
-    /** Which arithmetic a frozen layer runs. */
-    public enum ExecutionPath {
-        /** Decoded float weights, fake-quantized float inputs, the engine's matMul/convolution. */
-        FLOAT,
-        /**
-         * Integer codes of weights and inputs through {@link IntegerLayer} (pure Java, on the
-         * host): needs quantized inputs, one exponent per layer, and a Linear or 1-/2-d
-         * convolution.
-         */
-        INTEGER
-    }
-
-    /** What the loader checks against: the manifest's record of one layer. */
-    public record Expected(String file, Map<String, String> sha256) {}
+    /**
+     * What loading checks the stored tensors against.
+     *
+     * @param file the parameter file, named in errors
+     * @param exponents the manifest's exponents of this layer
+     * @param sha256 the SHA-256 of each tensor's bytes (format version 1), or null
+     */
+    public record Expected(String file, float[] exponents, Map<String, String> sha256) {}
 
     private final String path;
     private final Block template;
@@ -76,13 +60,10 @@ public final class FrozenWeights {
     private final DecodeMode mode;
     private Expected expected;
     private InputQuantizer inputQuantizer;
-    private ExecutionPath executionPath = ExecutionPath.FLOAT;
-    private IntegerLayer integerLayer;
+    private Function<FrozenLayerData, UnaryOperator<NDArray>> kernelFactory;
+    private UnaryOperator<NDArray> kernel;
     private Consumer<NDArray> inputListener;
-    private NDArray table;
-    private NDArray indices;
-    private NDArray rowBase;
-    private NDArray decoded;
+    private FrozenDecoder decoder;
 
     /**
      * Describes a frozen layer to build.
@@ -123,12 +104,7 @@ public final class FrozenWeights {
     }
 
     private FrozenWeights(
-            String path,
-            Block template,
-            QuantizerSpec spec,
-            long[] shape,
-            boolean hasBias,
-            DecodeMode mode) {
+            String path, Block template, QuantizerSpec spec, long[] shape, boolean hasBias, DecodeMode mode) {
         this.path = path;
         this.template = template;
         this.spec = spec;
@@ -142,11 +118,7 @@ public final class FrozenWeights {
     }
 
     private static Parameter parameter(String name) {
-        return Parameter.builder()
-                .setName(name)
-                .setType(Parameter.Type.OTHER)
-                .optRequiresGrad(false)
-                .build();
+        return Parameter.builder().setName(name).setType(Parameter.Type.OTHER).optRequiresGrad(false).build();
     }
 
     Parameter[] parameters() {
@@ -163,23 +135,14 @@ public final class FrozenWeights {
      * @param manager where the arrays live
      */
     public void fill(QuantizedWeights q, NDArray floatBias, NDManager manager) {
-        byte[] indexCodes = q.getCodes();
-        int[] offsets = new int[indexCodes.length];
-        for (int i = 0; i < offsets.length; i++) {
-            offsets[i] = indexCodes[i] - spec.minCode();
-        }
-        byte[] packed = BitPacker.pack(offsets, spec.getBits());
-        set(codes, manager.create(ByteBuffer.wrap(packed), new Shape(packed.length), DataType.UINT8));
-        set(scales, manager.create(q.getMaxima()));
-        set(exponents, manager.create(q.getExponents()));
+        byte[] packed = FrozenCodec.packCodes(q);
+        codes.setArray(manager.create(ByteBuffer.wrap(packed), new Shape(packed.length), DataType.UINT8));
+        scales.setArray(manager.create(q.getMaxima()));
+        exponents.setArray(manager.create(q.getExponents()));
         if (bias != null) {
-            set(bias, floatBias.toType(DataType.FLOAT32, true));
+            bias.setArray(floatBias.toType(DataType.FLOAT32, true));
         }
-        prepareDecoder(manager);
-    }
-
-    private static void set(Parameter p, NDArray array) {
-        p.setArray(array);
+        prepare(manager, data());
     }
 
     /**
@@ -192,46 +155,31 @@ public final class FrozenWeights {
     }
 
     /**
-     * Why this layer cannot run the integer path, or null when it can.
+     * Returns the input quantizer, or null for float inputs.
      *
-     * @return the reason, or null
+     * @return the input quantizer
      */
-    public String integerPathUnsupported() {
-        if (inputQuantizer == null) {
-            return "its inputs are not quantized (quantize with activation bits to run integer-only)";
-        }
-        if (spec.getExponentGranularity() != Granularity.PER_TENSOR) {
-            return "it has one exponent per channel; inputs and weights must share one exponent";
-        }
-        if (template instanceof Linear) {
-            return null;
-        }
-        if (template instanceof Convolution c && c.getKernelShape().dimension() <= 2) {
-            return null;
-        }
-        return template.getClass().getSimpleName() + " layers have no integer kernel (Linear, Conv1d, Conv2d do)";
+    public InputQuantizer getInputQuantizer() {
+        return inputQuantizer;
     }
 
     /**
-     * Chooses the arithmetic of this layer's forward.
+     * Runs the layer on a kernel of its own, built once the tensors are loaded and checked (the
+     * integer path); null keeps the float path.
      *
-     * @param path the path
-     * @throws IllegalStateException when the integer path is asked for and the layer cannot run it
+     * @param factory builds the kernel from the layer's stored values
      */
-    public void setExecutionPath(ExecutionPath path) {
-        if (path == ExecutionPath.INTEGER) {
-            requireIntegerPath();
-        }
-        this.executionPath = path;
+    public void setKernelFactory(Function<FrozenLayerData, UnaryOperator<NDArray>> factory) {
+        this.kernelFactory = factory;
     }
 
     /**
-     * Returns the arithmetic of this layer's forward.
+     * Whether the forward pass runs an installed kernel rather than the float path.
      *
-     * @return the path
+     * @return true on the integer path
      */
-    public ExecutionPath getExecutionPath() {
-        return executionPath;
+    public boolean runsKernel() {
+        return kernel != null;
     }
 
     /**
@@ -244,113 +192,78 @@ public final class FrozenWeights {
     }
 
     /**
-     * Sets what loading checks the parameters against.
+     * Sets what loading checks the tensors against.
      *
-     * @param expected the params file name and the SHA-256 of each parameter's bytes
+     * @param expected the file, the manifest's exponents, and (format 1) per-tensor checksums
      */
     public void expect(Expected expected) {
         this.expected = expected;
     }
 
     /**
-     * Checks the loaded parameters and prepares decoding.
+     * Checks the loaded tensors and prepares decoding (and the kernel, when a factory is set).
      *
      * @param manager the model's manager
-     * @throws MalformedModelException naming the file and the tensor of the first problem
+     * @throws MalformedModelException naming the file, the layer and the tensor of the first problem
      */
     void afterLoad(NDManager manager) throws MalformedModelException {
         String file = expected == null ? "parameters" : expected.file();
-        int count = count(shape);
-        int channels = (int) shape[0];
-        byte[] packed = codes.getArray().toByteArray();
-        int need = BitPacker.packedLength(count, spec.getBits());
-        if (packed.length != need) {
-            throw malformed(file, "codes", packed.length + " bytes, expected ceil(" + count + "·"
-                    + spec.getBits() + "/8) = " + need);
-        }
-        for (Parameter p : parameters()) {
-            if (expected != null) {
-                String want = expected.sha256().get(p.getName());
-                String got = Checksums.sha256(p.getArray().toByteArray());
-                if (want == null || !want.equals(got)) {
-                    throw malformed(file, p.getName(), "checksum mismatch (sha256 " + got + ", manifest " + want + ')');
+        try {
+            if (expected != null && expected.sha256() != null) {
+                for (Parameter p : parameters()) {
+                    String want = expected.sha256().get(p.getName());
+                    String got = Checksums.sha256(p.getArray().toByteArray());
+                    if (!got.equals(want)) {
+                        throw new IllegalArgumentException("tensor '" + p.getName() + "': checksum mismatch (sha256 "
+                                + got + ", manifest " + want + ')');
+                    }
                 }
             }
-        }
-        int maxOffset = spec.maxCode() - spec.minCode();
-        for (int v : BitPacker.unpack(packed, count, spec.getBits())) {
-            if (v > maxOffset) {
-                throw malformed(file, "codes", "code offset " + v + " above " + maxOffset);
+            FrozenLayerData data = data();
+            FrozenCodec.checkScales(data.scales(), shape, spec);
+            FrozenCodec.checkExponents(data.exponents(), shape, spec, expected == null ? null : expected.exponents());
+            if (bias != null && bias.getArray().size() != shape[0]) {
+                throw new IllegalArgumentException(
+                        "tensor 'bias': " + bias.getArray().size() + " values for " + shape[0] + " output channels");
             }
+            prepare(manager, data);
+            kernel = kernelFactory == null ? null : kernelFactory.apply(data);
+        } catch (IllegalArgumentException e) {
+            throw new MalformedModelException(file + ": layer '" + path + "' " + e.getMessage(), e);
         }
-        float[] m = scales.getArray().toFloatArray();
-        if (m.length != channels) {
-            throw malformed(file, "scales", m.length + " values for " + channels + " channels");
-        }
-        for (int c = 0; c < m.length; c++) {
-            if (!Float.isFinite(m[c]) || m[c] < 0f) {
-                throw malformed(file, "scales", "channel " + c + " scale is " + m[c]);
-            }
-        }
-        for (float a : exponents.getArray().toFloatArray()) {
-            if (!(a >= ExponentRange.MIN && a <= ExponentRange.MAX)) {
-                throw malformed(file, "exponents", "exponent " + a + " outside [" + ExponentRange.MIN
-                        + ", " + ExponentRange.MAX + ']');
-            }
-        }
-        prepareDecoder(manager);
-    }
-
-    private MalformedModelException malformed(String file, String tensor, String what) {
-        return new MalformedModelException(file + ": layer '" + path + "' tensor '" + tensor + "': " + what);
-    }
-
-    private void prepareDecoder(NDManager manager) {
-        float[] a = exponents.getArray().toFloatArray();
-        float[] m = scales.getArray().toFloatArray();
-        int channels = (int) shape[0];
-        int levels = spec.maxCode() - spec.minCode() + 1;
-        // one row per channel: table[c][k] = the decoded value of code offset k in channel c,
-        // computed exactly as the in-memory quantizer decodes (PowerQuantizer.levels)
-        float[] lut = new float[channels * levels];
-        for (int c = 0; c < channels; c++) {
-            float[] row = PowerQuantizer.levels(m[c], a.length == 1 ? a[0] : a[c], spec);
-            System.arraycopy(row, 0, lut, c * levels, levels);
-        }
-        int count = count(shape);
-        int[] offsets = BitPacker.unpack(codes.getArray().toByteArray(), count, spec.getBits());
-        close();
-        // built here, once per load, rather than racing on the first forward of several predictors
-        integerLayer = executionPath == ExecutionPath.INTEGER ? buildIntegerLayer(offsets) : null;
-        table = manager.create(lut);
-        long[] rowShape = new long[shape.length];
-        java.util.Arrays.fill(rowShape, 1);
-        rowShape[0] = channels;
-        long[] base = new long[channels];
-        for (int c = 0; c < channels; c++) {
-            base[c] = (long) c * levels;
-        }
-        rowBase = manager.create(base, new Shape(rowShape));
-        byte[] small = new byte[count];
-        for (int i = 0; i < count; i++) {
-            small[i] = (byte) offsets[i];
-        }
-        indices = manager.create(ByteBuffer.wrap(small), new Shape(shape), DataType.UINT8);
-        if (mode == DecodeMode.CACHED) {
-            decoded = decode();
-            indices.close();
-            indices = null;
-        }
-    }
-
-    /** ŵ = table[row(c) + offset]: a gather from the channel's row of decoded levels. */
-    private NDArray decode() {
-        NDArray index = indices.toType(DataType.INT64, false).add(rowBase);
-        return table.get(index.flatten()).reshape(new Shape(shape));
     }
 
     /**
-     * Runs the template layer's forward with the decoded weights and the stored bias.
+     * The stored values, unpacked and checked.
+     *
+     * @return codes, scales, exponents, bias and input quantizer
+     * @throws IllegalArgumentException naming the tensor when the codes do not fit the layer
+     */
+    public FrozenLayerData data() {
+        int[] offsets = FrozenCodec.unpackCodes(codes.getArray().toByteArray(), shape, spec);
+        float[] b = bias == null ? null : bias.getArray().toType(DataType.FLOAT32, false).toFloatArray();
+        return new FrozenLayerData(
+                path,
+                spec,
+                shape.clone(),
+                offsets,
+                scales.getArray().toFloatArray(),
+                exponents.getArray().toFloatArray(),
+                b,
+                inputQuantizer);
+    }
+
+    private void prepare(NDManager manager, FrozenLayerData data) {
+        if (decoder != null) {
+            decoder.close();
+        }
+        decoder = new FrozenDecoder(
+                manager, shape, data.codeOffsets(), FrozenCodec.levelTable(spec, data.scales(), data.exponents()),
+                FrozenCodec.levels(spec), mode);
+    }
+
+    /**
+     * Runs the installed kernel, or the template layer's forward with the decoded weights.
      *
      * @param ps the parameter store
      * @param inputs the inputs
@@ -362,76 +275,27 @@ public final class FrozenWeights {
         if (inputListener != null) {
             inputListener.accept(inputs.head());
         }
-        if (executionPath == ExecutionPath.INTEGER) {
-            return new NDList(integerLayer().forward(inputs.head()));
+        if (kernel != null) {
+            return new NDList(kernel.apply(inputs.head()));
         }
         return forwardFloat(ps, inputs, training, params);
     }
 
     /**
-     * Runs one input through the chosen path, as the layer's forward would.
+     * Runs one input through the float path (decoded weights, fake-quantized inputs, the engine's
+     * own layer), whichever path the layer's forward takes.
      *
      * @param ps the parameter store
      * @param input the layer input
-     * @param path which arithmetic
      * @return the layer output
      */
-    public NDArray forward(ParameterStore ps, NDArray input, ExecutionPath path) {
-        if (path == ExecutionPath.INTEGER) {
-            requireIntegerPath();
-            return integerLayer().forward(input);
-        }
+    public NDArray forwardFloat(ParameterStore ps, NDArray input) {
         return forwardFloat(ps, new NDList(input), false, null).head();
-    }
-
-    private void requireIntegerPath() {
-        String unsupported = integerPathUnsupported();
-        if (unsupported != null) {
-            throw new IllegalStateException("layer '" + path + "' cannot run the integer path: " + unsupported);
-        }
-    }
-
-    /** The integer form: built at load on the integer path, on first use otherwise. */
-    private IntegerLayer integerLayer() {
-        if (integerLayer == null) {
-            integerLayer = buildIntegerLayer(BitPacker.unpack(codes.getArray().toByteArray(), count(shape), spec.getBits()));
-        }
-        return integerLayer;
-    }
-
-    /** Integer codes, scales, bias, exponent and geometry from the stored tensors and the template. */
-    private IntegerLayer buildIntegerLayer(int[] offsets) {
-        int[] integerCodes = new int[offsets.length];
-        for (int i = 0; i < offsets.length; i++) {
-            integerCodes[i] = spec.getGrid().integerCode(offsets[i] + spec.minCode());
-        }
-        float[] m = scales.getArray().toFloatArray();
-        float[] b = bias == null ? null : bias.getArray().toFloatArray();
-        int d = spec.getGrid().denominator(spec.getBits());
-        float a = exponents.getArray().getFloat(0);
-        if (template instanceof Convolution c) {
-            IntegerLayer.Geometry g =
-                    new IntegerLayer.Geometry(
-                            c.getKernelShape().getShape(),
-                            c.getStride().getShape(),
-                            c.getPadding().getShape(),
-                            c.getDilation().getShape(),
-                            c.getGroups());
-            return IntegerLayer.convolution(path, integerCodes, shape, m, b, d, a, inputQuantizer, g);
-        }
-        return IntegerLayer.linear(path, integerCodes, shape, m, b, d, a, inputQuantizer);
     }
 
     private NDList forwardFloat(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         ai.djl.Device device = inputs.head().getDevice();
-        NDArray w;
-        if (decoded != null) {
-            w = LayerQuantizer.onDevice(decoded, device, ps);
-        } else {
-            w = decode();
-            w.attach(ps.getManager());
-            w = LayerQuantizer.onDevice(w, device, ps);
-        }
+        NDArray w = decoder.weights(ps, device);
         if (inputQuantizer != null) {
             NDArray a = ps.getManager().create(exponents.getArray().getFloat(0));
             inputs = new NDList(inputQuantizer.apply(inputs.head(), a));
@@ -474,38 +338,5 @@ public final class FrozenWeights {
      */
     public byte[] packedCodes() {
         return codes.getArray().toByteArray();
-    }
-
-    /**
-     * SHA-256 of each parameter's bytes, for the manifest.
-     *
-     * @return parameter name → hex digest
-     */
-    public Map<String, String> checksums() {
-        Map<String, String> out = new java.util.LinkedHashMap<>();
-        for (Parameter p : parameters()) {
-            out.put(p.getName(), Checksums.sha256(p.getArray().toByteArray()));
-        }
-        return out;
-    }
-
-    private void close() {
-        for (NDArray x : new NDArray[] {table, indices, rowBase, decoded}) {
-            if (x != null) {
-                x.close();
-            }
-        }
-        table = null;
-        indices = null;
-        rowBase = null;
-        decoded = null;
-    }
-
-    private static int count(long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        return Math.toIntExact(n);
     }
 }

@@ -52,8 +52,7 @@ final class PowerReconstruction implements LayerReconstruction {
                         : manager.zeros(setup.exponentShape());
         this.exponent = setup.exponents(manager);
         // the scale learns throughout; the exponent in the grid phase, on the float weights; the
-        // latent weights after it (measured on the CNN's first layer at W3, a scale learned only in
-        // the grid phase ended at 6.7e-3 instead of 4.1e-3)
+        // latent weights after it
         this.scaleOptimizer = new Adam(logScale, scaleRate);
         this.exponentOptimizer = new Adam(exponent, exponentRate, Adam.Phase.GRID);
         this.latentOptimizer = new Adam(latent, weightRate, Adam.Phase.WEIGHTS);

@@ -11,6 +11,8 @@ package ai.djl.nupes;
  * @param lossBefore calibration loss with the initial quantizer (NaN when data-free)
  * @param lossAfter calibration loss after optimization (NaN when data-free)
  * @param seconds wall time spent on this layer
+ * @param weights the layer's weight count
+ * @param bitsPerWeight stored bits per weight: codes, plus the 32-bit scales and exponents
  */
 public record LayerReport(
         String path,
@@ -20,4 +22,6 @@ public record LayerReport(
         double weightError,
         double lossBefore,
         double lossAfter,
-        double seconds) {}
+        double seconds,
+        long weights,
+        double bitsPerWeight) {}

@@ -117,13 +117,24 @@ public final class Nupes {
 
     private static CalibrationData calibrationData(NupesConfig config, NDManager manager) {
         int samples = config.getCalibrationSamples();
+        CalibrationData data;
         if (config.getCalibrationBatches() != null) {
-            return CalibrationData.of(config.getCalibrationBatches(), samples, manager);
+            data = CalibrationData.of(config.getCalibrationBatches(), samples, manager);
+        } else {
+            try {
+                data = CalibrationData.of(config.getCalibrationDataset(), samples, manager);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot read calibration data: " + e.getMessage(), e);
+            }
         }
-        try {
-            return CalibrationData.of(config.getCalibrationDataset(), samples, manager);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read calibration data: " + e.getMessage(), e);
+        if (config.getPaddingMaskInput() >= 0) {
+            try {
+                data.withPaddingMask(config.getPaddingMaskInput());
+            } catch (RuntimeException e) {
+                data.close();
+                throw e;
+            }
         }
+        return data;
     }
 }

@@ -39,6 +39,9 @@ public final class NupesConfig {
     public static final float DEFAULT_ROUNDING_LR = 1e-2f;
 
     private final int bits;
+    private final int groupSize;
+    private final int embeddingBits;
+    private final int paddingMaskInput;
     private final LayerSelector selector;
     private final Method method;
     private final long seed;
@@ -52,6 +55,9 @@ public final class NupesConfig {
 
     private NupesConfig(Builder b) {
         this.bits = b.bits;
+        this.groupSize = b.groupSize;
+        this.embeddingBits = b.embeddingBits;
+        this.paddingMaskInput = b.paddingMaskInput;
         this.selector = b.selector != null ? b.selector : LayerSelector.allLayers();
         this.method = b.method;
         this.seed = b.seed;
@@ -104,7 +110,7 @@ public final class NupesConfig {
      * @return the defaults
      */
     public LayerSelector.Defaults getLayerDefaults() {
-        return new LayerSelector.Defaults(bits, grid, activationBits);
+        return new LayerSelector.Defaults(bits, grid, activationBits, groupSize, embeddingBits);
     }
 
     /**
@@ -141,6 +147,34 @@ public final class NupesConfig {
      */
     public LayerSelector getSelector() {
         return selector;
+    }
+
+    /**
+     * Returns the group size of the weight scales: weights per scale along a channel, 0 for one
+     * scale per output channel.
+     *
+     * @return the group size
+     */
+    public int getGroupSize() {
+        return groupSize;
+    }
+
+    /**
+     * Returns which model input is a padding mask, or -1 for none.
+     *
+     * @return the input index or -1
+     */
+    public int getPaddingMaskInput() {
+        return paddingMaskInput;
+    }
+
+    /**
+     * Returns the bits of weight tables (token and position embeddings); 32 leaves them float.
+     *
+     * @return the embedding bits
+     */
+    public int getEmbeddingBits() {
+        return embeddingBits;
     }
 
     /**
@@ -227,6 +261,9 @@ public final class NupesConfig {
     public static final class Builder {
 
         private int bits = 4;
+        private int groupSize;
+        private int embeddingBits = LayerSettings.FLOAT_INPUTS;
+        private int paddingMaskInput = -1;
         private LayerSelector selector;
         private Method method = Method.POWERQUANT_LAYER;
         private long seed;
@@ -390,6 +427,55 @@ public final class NupesConfig {
          */
         public Builder setBits(int bits) {
             this.bits = QuantizerSpec.checkBits(bits);
+            return this;
+        }
+
+        /**
+         * Gives every layer one scale per group of {@code groupSize} consecutive weights of a
+         * channel (the input dimension of a Linear, in-channels × kernel positions of a
+         * convolution, the width of a table row) instead of one per channel; 0 (the default)
+         * keeps one per channel. Typical sizes: 32, 64, 128. A group holds the channel's last
+         * weights when the channel does not divide evenly.
+         *
+         * @param size weights per group, or 0
+         * @return this builder
+         */
+        public Builder optGroupSize(int size) {
+            if (size < 0) {
+                throw new IllegalArgumentException("group size must be 0 (per channel) or positive, got " + size);
+            }
+            this.groupSize = size;
+            return this;
+        }
+
+        /**
+         * Declares which calibration input is a padding mask ({@code (N, T)}: 1 for a token, 0 for
+         * padding), as a transformer encoder's attention mask is: padded positions then enter no
+         * reconstruction loss and no input range. For a BERT-style encoder fed {@code (input_ids,
+         * attention_mask, token_type_ids)} that is input 1.
+         *
+         * @param inputIndex the mask's position among the model inputs
+         * @return this builder
+         */
+        public Builder optPaddingMask(int inputIndex) {
+            if (inputIndex < 0) {
+                throw new IllegalArgumentException("padding mask input must be ≥ 0, got " + inputIndex);
+            }
+            this.paddingMaskInput = inputIndex;
+            return this;
+        }
+
+        /**
+         * Also quantizes weight tables (token and position embeddings: leaf blocks holding a
+         * {@code weight} of at least two axes that are not Linear or convolution layers), one scale
+         * per row or per group of a row, data-free whatever the method (our design: a table is
+         * read, not computed). 32 (the default) leaves them float.
+         *
+         * @param bits table bits, 2..8, or 32
+         * @return this builder
+         */
+        public Builder optEmbeddingBits(int bits) {
+            this.embeddingBits = bits == LayerSettings.FLOAT_INPUTS ? bits : QuantizerSpec.checkBits(bits);
             return this;
         }
 

@@ -38,21 +38,37 @@ public record QuantizationReport(
     }
 
     /**
+     * Stored bits per quantized weight over every quantized layer: codes, scales and exponents.
+     *
+     * @return bits per weight
+     */
+    public double bitsPerWeight() {
+        double bits = 0;
+        long weights = 0;
+        for (LayerReport l : layers) {
+            bits += l.bitsPerWeight() * l.weights();
+            weights += l.weights();
+        }
+        return weights == 0 ? 0 : bits / weights;
+    }
+
+    /**
      * Formats the per-layer table as markdown.
      *
      * @return the table
      */
     public String toMarkdown() {
         StringBuilder sb = new StringBuilder();
-        sb.append("| layer | bits | a (init → final) | weight rel. err | loss before → after | s |\n");
-        sb.append("|---|---|---|---|---|---|\n");
+        sb.append("| layer | bits | bits/weight | a (init → final) | weight rel. err | loss before → after | s |\n");
+        sb.append("|---|---|---|---|---|---|---|\n");
         for (LayerReport l : layers) {
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "| %s | %d | %.3f → %.3f | %.2e | %s | %.2f |%n",
+                            "| %s | %d | %.3f | %.3f → %.3f | %.2e | %s | %.2f |%n",
                             l.path(),
                             l.bits(),
+                            l.bitsPerWeight(),
                             l.initialExponent(),
                             l.exponent(),
                             l.weightError(),

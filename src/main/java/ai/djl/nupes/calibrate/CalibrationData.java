@@ -26,11 +26,52 @@ public final class CalibrationData implements AutoCloseable {
     private final NDManager manager;
     private final NDList inputs;
     private final int samples;
+    private NDArray mask;
 
     private CalibrationData(NDManager manager, NDList inputs) {
         this.manager = manager;
         this.inputs = inputs;
         this.samples = (int) inputs.head().getShape().get(0);
+    }
+
+    /**
+     * Declares one model input a padding mask: {@code (N, T)}, 1 for a token and 0 for padding
+     * (a transformer's attention mask). Padded positions then enter no reconstruction loss and no
+     * input range of a layer whose inputs start with those {@code (N, T)} axes.
+     *
+     * @param inputIndex the mask's position among the model inputs
+     * @return this data
+     * @throws IllegalArgumentException naming the input when it is not a 2-d array of 0s and 1s
+     */
+    public CalibrationData withPaddingMask(int inputIndex) {
+        if (inputIndex < 0 || inputIndex >= inputs.size()) {
+            throw new IllegalArgumentException("padding mask: input " + inputIndex + " does not exist; the"
+                    + " calibration batches hold " + inputs.size() + " input(s)");
+        }
+        NDArray m = inputs.get(inputIndex).toType(ai.djl.ndarray.types.DataType.FLOAT32, true);
+        m.attach(manager);
+        if (m.getShape().dimension() != 2) {
+            throw new IllegalArgumentException("padding mask: input " + inputIndex + " has shape " + m.getShape()
+                    + ", not (samples, tokens)");
+        }
+        float[] values = m.toFloatArray();
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] != 0f && values[i] != 1f) {
+                throw new IllegalArgumentException("padding mask: input " + inputIndex + " holds " + values[i]
+                        + " at sample " + i / m.getShape().get(1) + "; a mask holds only 0 and 1");
+            }
+        }
+        this.mask = m;
+        return this;
+    }
+
+    /**
+     * Returns the padding mask {@code (N, T)} as FLOAT32, or null when none was declared.
+     *
+     * @return the mask or null
+     */
+    public NDArray mask() {
+        return mask;
     }
 
     /**

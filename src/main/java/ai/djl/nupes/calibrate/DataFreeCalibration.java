@@ -35,42 +35,67 @@ public final class DataFreeCalibration {
      * @return one report per layer
      */
     public static List<LayerReport> apply(List<QuantizedLayer> layers, Method method) {
-        float[] global = null;
+        Float global = null;
         if (method == Method.POWERQUANT_GLOBAL) {
             List<ExponentSearch.LayerWeights> all = new ArrayList<>();
             for (QuantizedLayer l : layers) {
                 LayerQuantizer q = l.getQuantizer();
-                all.add(new ExponentSearch.LayerWeights(
-                        q.floatWeights(), (int) q.weightShape().get(0), q.getSpec()));
+                if (!q.getSettings().table()) {
+                    all.add(new ExponentSearch.LayerWeights(
+                            q.floatWeights(), (int) q.weightShape().get(0), q.getSpec()));
+                }
             }
-            global = new float[] {ExponentSearch.global(all).exponent()};
+            global = all.isEmpty() ? null : ExponentSearch.global(all).exponent();
         }
         List<LayerReport> reports = new ArrayList<>(layers.size());
         for (QuantizedLayer l : layers) {
-            long start = System.nanoTime();
             LayerQuantizer q = l.getQuantizer();
-            float[] w = q.floatWeights();
-            int channels = (int) q.weightShape().get(0);
-            QuantizerSpec spec = q.getSpec();
-            boolean perChannel = spec.getExponentGranularity() == Granularity.PER_CHANNEL;
-            float[] exponents;
-            if (method == Method.UNIFORM) {
-                exponents = filled(perChannel ? channels : 1, 1f);
-            } else if (global != null) {
-                exponents = filled(perChannel ? channels : 1, global[0]);
-            } else if (perChannel) {
-                exponents = ExponentSearch.perChannel(w, channels, spec);
-            } else {
-                exponents = new float[] {ExponentSearch.forLayer(w, channels, spec).exponent()};
-            }
-            QuantizedWeights qw = q.quantize(exponents);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            float a = mean(exponents);
-            reports.add(new LayerReport(
-                    q.getPath(), spec.getBits(), a, a, relativeError(w, qw.decode()),
-                    Double.NaN, Double.NaN, seconds));
+            reports.add(quantizeLayer(q, q.getSettings().table() ? tableMethod(method) : method, global));
         }
         return reports;
+    }
+
+    /**
+     * The data-free method a weight table gets: uniform under uniform, per-layer PowerQuant under
+     * every other method (tables are read, not computed: our design).
+     *
+     * @param method the model's method
+     * @return the table's method
+     */
+    static Method tableMethod(Method method) {
+        return method == Method.UNIFORM ? Method.UNIFORM : Method.POWERQUANT_LAYER;
+    }
+
+    /**
+     * Quantizes one layer with a data-free method and installs the result.
+     *
+     * @param q the layer
+     * @param method uniform, or a PowerQuant variant
+     * @param global the network's exponent under {@link Method#POWERQUANT_GLOBAL}, else null
+     * @return the layer's report
+     */
+    static LayerReport quantizeLayer(LayerQuantizer q, Method method, Float global) {
+        long start = System.nanoTime();
+        float[] w = q.floatWeights();
+        int channels = (int) q.weightShape().get(0);
+        QuantizerSpec spec = q.getSpec();
+        boolean perChannel = spec.getExponentGranularity() == Granularity.PER_CHANNEL;
+        float[] exponents;
+        if (method == Method.UNIFORM) {
+            exponents = filled(perChannel ? channels : 1, 1f);
+        } else if (method == Method.POWERQUANT_GLOBAL && global != null) {
+            exponents = filled(perChannel ? channels : 1, global);
+        } else if (perChannel) {
+            exponents = ExponentSearch.perChannel(w, channels, spec);
+        } else {
+            exponents = new float[] {ExponentSearch.forLayer(w, channels, spec).exponent()};
+        }
+        QuantizedWeights qw = q.quantize(exponents);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        float a = mean(exponents);
+        return new LayerReport(
+                q.getPath(), spec.getBits(), a, a, relativeError(w, qw.decode()), Double.NaN, Double.NaN,
+                seconds, qw.size(), qw.bitsPerWeight());
     }
 
     /**

@@ -55,11 +55,12 @@ public final class InputCalibration {
             NDManager manager) {
         try (NDManager unit = manager.newSubManager()) {
             NDArray inputs = LayerInputs.capture(root, layer, data, unit);
-            return of(inputs, bits, estimator);
+            return of(LayerSamples.tokenValues(inputs, LayerSamples.of(inputs, inputs, data.mask()).mask()), bits,
+                    estimator);
         }
     }
 
-    static InputQuantizer of(NDArray inputs, int bits, InputRange.Estimator estimator) {
-        return InputQuantizer.of(bits, InputRange.estimate(inputs.toFloatArray(), estimator));
+    static InputQuantizer of(float[] values, int bits, InputRange.Estimator estimator) {
+        return InputQuantizer.of(bits, InputRange.estimate(values, estimator));
     }
 }

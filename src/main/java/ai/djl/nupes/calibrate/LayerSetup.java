@@ -12,8 +12,8 @@ import ai.djl.nupes.quantizer.QuantizerSpec;
 import java.util.Arrays;
 
 /**
- * What every reconstruction of one layer starts from: the float weights, their per-channel maxima,
- * and the data-free (per-layer PowerQuant) exponents.
+ * What every reconstruction of one layer starts from: the float weights, the maxima of their scale
+ * groups (one per channel unless grouped), and the data-free (per-layer PowerQuant) exponents.
  */
 final class LayerSetup {
 
@@ -23,7 +23,11 @@ final class LayerSetup {
     final long[] shape;
     final int channels;
     final int perChannel;
-    /** Per-channel maxima m0; 0 for an all-zero channel. */
+    /** Weights per scale group (the channel length when not grouped). */
+    final int groupLength;
+    /** Scale groups per channel (1 when not grouped). */
+    final int groups;
+    /** Every group's maximum m0, channel-major; 0 for an all-zero group. */
     final float[] maxima;
     /** m0 with zeros replaced by 1, for normalising without dividing by zero. */
     final float[] safeMaxima;
@@ -38,11 +42,13 @@ final class LayerSetup {
         PowerQuantizer.checkFinite(path, weights);
         this.channels = (int) shape[0];
         this.perChannel = weights.length / channels;
-        this.maxima = PowerQuantizer.channelMaxima(weights, channels, spec.getScaleGranularity());
+        this.groupLength = spec.groupLength(perChannel);
+        this.groups = spec.groupsPerChannel(perChannel);
+        this.maxima = PowerQuantizer.scaleMaxima(weights, channels, spec);
         this.safeMaxima = maxima.clone();
-        for (int c = 0; c < channels; c++) {
-            if (safeMaxima[c] == 0f) {
-                safeMaxima[c] = 1f;
+        for (int k = 0; k < safeMaxima.length; k++) {
+            if (safeMaxima[k] == 0f) {
+                safeMaxima[k] = 1f;
             }
         }
         if (spec.getExponentGranularity() == Granularity.PER_CHANNEL) {
@@ -55,6 +61,16 @@ final class LayerSetup {
     /** The exponent of one channel. */
     float exponentOf(int channel) {
         return exponents.length == 1 ? exponents[0] : exponents[channel];
+    }
+
+    /** The scale group of the weight at a flat index. */
+    int groupOf(int index) {
+        return (index / perChannel) * groups + (index % perChannel) / groupLength;
+    }
+
+    /** Whether scales come in groups within channels (and expand by a gather). */
+    boolean grouped() {
+        return groups > 1;
     }
 
     /** Shape {@code (C, 1, …, 1)}: broadcasts one value per output channel over the weight. */
@@ -75,19 +91,56 @@ final class LayerSetup {
         return new Shape(s);
     }
 
-    /** The weights divided by their channel maximum, as an array. */
+    /**
+     * The shape of one learnable value per scale: {@code (C·G)} when grouped (expanded over the
+     * weights by {@link #expand}), the channel shape per channel, {@code (1, …, 1)} per tensor.
+     */
+    Shape scaleShape() {
+        if (grouped()) {
+            return new Shape((long) channels * groups);
+        }
+        return spec.getScaleGranularity() == Granularity.PER_CHANNEL ? channelShape() : exponentShape();
+    }
+
+    /** The group of every weight, row-major, for {@link #expand}; null when not grouped. */
+    NDArray groupIndex(NDManager manager) {
+        if (!grouped()) {
+            return null;
+        }
+        long[] index = new long[weights.length];
+        for (int i = 0; i < index.length; i++) {
+            index[i] = groupOf(i);
+        }
+        return manager.create(index);
+    }
+
+    /**
+     * One value per scale, spread over the weights: a gather by {@code groupIndex} when grouped
+     * (its gradient sums back into each group), the array itself (it broadcasts) otherwise.
+     */
+    NDArray expand(NDArray perScale, NDArray groupIndex) {
+        return groupIndex == null ? perScale : perScale.get(groupIndex).reshape(new Shape(shape));
+    }
+
+    /** The weights divided by their group's maximum, as an array. */
     NDArray normalizedWeights(NDManager manager) {
         float[] v = new float[weights.length];
-        for (int c = 0; c < channels; c++) {
-            for (int i = c * perChannel, end = i + perChannel; i < end; i++) {
-                v[i] = weights[i] / safeMaxima[c];
-            }
+        for (int i = 0; i < v.length; i++) {
+            v[i] = weights[i] / safeMaxima[groupOf(i)];
         }
         return manager.create(v, new Shape(shape));
     }
 
+    /** Every weight's group maximum m0 (zeros as 1): the channel shape unless grouped, else per weight. */
     NDArray safeMaxima(NDManager manager) {
-        return manager.create(safeMaxima, channelShape());
+        if (!grouped()) {
+            return manager.create(safeMaxima, channelShape());
+        }
+        float[] m = new float[weights.length];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = safeMaxima[groupOf(i)];
+        }
+        return manager.create(m, new Shape(shape));
     }
 
     NDArray exponents(NDManager manager) {

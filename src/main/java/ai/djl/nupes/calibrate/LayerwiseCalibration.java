@@ -106,7 +106,13 @@ public final class LayerwiseCalibration {
         }
         List<LayerReport> reports = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
-            reports.add(optimizeLayer(root, layers, i, data, method, manager));
+            LayerQuantizer q = layers.get(i).getQuantizer();
+            if (q.getSettings().table()) {
+                reports.add(DataFreeCalibration.quantizeLayer(q, DataFreeCalibration.tableMethod(method), null));
+                q.setEnabled(true);
+            } else {
+                reports.add(optimizeLayer(root, layers, i, data, method, manager));
+            }
         }
         return reports;
     }
@@ -127,11 +133,15 @@ public final class LayerwiseCalibration {
                 layers.get(j).getQuantizer().setEnabled(j < index);
             }
             NDArray quantizedInputs = LayerInputs.capture(root, layer, data, unit);
-            // the input range comes from what the quantized prefix delivers
+            NDArray mask = LayerSamples.of(quantizedInputs, quantizedInputs, data.mask()).mask();
+            // the input range comes from what the quantized prefix delivers, at real positions
             LayerSettings layerSettings = layer.getSettings();
             layer.setInputQuantizer(
                     layerSettings.quantizesInputs()
-                            ? InputCalibration.of(quantizedInputs, layerSettings.activationBits(), inputEstimator)
+                            ? InputCalibration.of(
+                                    LayerSamples.tokenValues(quantizedInputs, mask),
+                                    layerSettings.activationBits(),
+                                    inputEstimator)
                             : null);
             for (int j = 0; j < index; j++) {
                 layers.get(j).getQuantizer().setEnabled(false);
@@ -140,7 +150,8 @@ public final class LayerwiseCalibration {
             for (int j = 0; j < index; j++) {
                 layers.get(j).getQuantizer().setEnabled(true);
             }
-            Reconstructed r = reconstruct(layer, setup, quantizedInputs, floatInputs, method, index, unit);
+            Reconstructed r =
+                    reconstruct(layer, setup, new LayerSamples(quantizedInputs, floatInputs, mask), method, index, unit);
             double seconds = (System.nanoTime() - start) / 1e9;
             float initial = DataFreeCalibration.mean(setup.exponents);
             float learned = DataFreeCalibration.mean(r.weights().getExponents());
@@ -162,7 +173,9 @@ public final class LayerwiseCalibration {
                     DataFreeCalibration.relativeError(setup.weights, r.weights().decode()),
                     r.lossBefore(),
                     r.lossAfter(),
-                    seconds);
+                    seconds,
+                    r.weights().size(),
+                    r.weights().bitsPerWeight());
         }
     }
 
@@ -174,8 +187,7 @@ public final class LayerwiseCalibration {
      *
      * @param layer the layer
      * @param setup its float weights and data-free start
-     * @param quantizedInputs its inputs in the quantized-prefix model
-     * @param floatInputs its inputs in the float model
+     * @param samples its captured inputs and token mask
      * @param method the method
      * @param layerIndex the layer's position (seeds the batch order)
      * @param unit the manager of this layer's arrays
@@ -184,8 +196,7 @@ public final class LayerwiseCalibration {
     Reconstructed reconstruct(
             LayerQuantizer layer,
             LayerSetup setup,
-            NDArray quantizedInputs,
-            NDArray floatInputs,
+            LayerSamples samples,
             Method method,
             int layerIndex,
             NDManager unit) {
@@ -194,13 +205,13 @@ public final class LayerwiseCalibration {
                 PowerQuantizer.quantize(setup.path, setup.weights, setup.shape, setup.spec, setup.exponents);
         layer.setQuantizedWeights(dataFree);
         layer.setEnabled(true);
-        double lossBefore = meanLoss(layer, quantizedInputs, floatInputs, unit);
+        double lossBefore = meanLoss(layer, samples, unit);
         LayerReconstruction recon = newReconstruction(method, setup, unit);
-        train(layer, recon, quantizedInputs, floatInputs, lossBefore, layerIndex, unit);
+        train(layer, recon, samples, lossBefore, layerIndex, unit);
         QuantizedWeights result = recon.finish();
         layer.setQuantizedWeights(result);
         layer.setEnabled(true);
-        double lossAfter = meanLoss(layer, quantizedInputs, floatInputs, unit);
+        double lossAfter = meanLoss(layer, samples, unit);
         if (!(lossAfter < lossBefore)) {
             // never end worse than the data-free start
             logger.warn(
@@ -234,17 +245,18 @@ public final class LayerwiseCalibration {
     private void train(
             LayerQuantizer layer,
             LayerReconstruction recon,
-            NDArray quantizedInputs,
-            NDArray floatInputs,
+            LayerSamples samples,
             double lossBefore,
             int layerIndex,
             NDManager unit) {
         int iterations = settings.iterations();
-        long n = quantizedInputs.getShape().get(0);
+        long n = samples.size();
         int batch = (int) Math.min(settings.batchSize(), n);
         Random random = new Random(settings.seed() * 1_000_003L + layerIndex);
         float normalizer = (float) (lossBefore > 0 ? 1 / lossBefore : 1);
-        NDArray[] ownedArrays = ownedArrays(recon, quantizedInputs, floatInputs);
+        NDArray[] ownedArrays = samples.mask() == null
+                ? ownedArrays(recon, samples.quantized(), samples.floats())
+                : ownedArrays(recon, samples.quantized(), samples.floats(), samples.mask());
         ProgressBar progress = new ProgressBar(layer.getPath(), iterations);
         progress.start(0);
         for (int it = 0; it < iterations; it++) {
@@ -258,9 +270,11 @@ public final class LayerwiseCalibration {
                     indices[b] = random.nextInt((int) n);
                 }
                 NDArray idx = step.create(indices);
-                NDArray target = floatTarget(layer, floatInputs.get(idx), step);
-                float lossValue =
-                        step(layer, recon, quantizedInputs.get(idx), target, normalizer, it, iterations, step, null);
+                NDArray target = floatTarget(layer, samples.floats().get(idx), step);
+                NDArray mask = samples.mask() == null ? null : samples.mask().get(idx);
+                float lossValue = step(
+                        layer, recon, samples.quantized().get(idx), target, mask, normalizer, it, iterations, step,
+                        null);
                 if (it % 10 == 9 || it == iterations - 1) {
                     progress.update(it + 1, String.format("loss %.4f a %.3f", lossValue, recon.exponent()));
                 }
@@ -282,6 +296,7 @@ public final class LayerwiseCalibration {
      * @param recon its learnable form
      * @param inputs the batch of quantized-prefix inputs
      * @param target the float layer's outputs on the batch's float inputs
+     * @param mask the batch's token mask, or null
      * @param normalizer 1 / the data-free loss
      * @param it the iteration, 0-based
      * @param iterations the total
@@ -294,6 +309,7 @@ public final class LayerwiseCalibration {
             LayerReconstruction recon,
             NDArray inputs,
             NDArray target,
+            NDArray mask,
             float normalizer,
             int it,
             int iterations,
@@ -309,7 +325,7 @@ public final class LayerwiseCalibration {
                                     : inputQuantizer.apply(inputs, recon.inputExponent(it, iterations)));
             NDArray out =
                     layer.forwardWith(new ParameterStore(step, false), x, recon.weights(it, iterations)).head();
-            NDArray loss = Scalars.mul(out.sub(target).square().mean(), normalizer);
+            NDArray loss = Scalars.mul(LayerSamples.meanSquaredError(out, target, mask), normalizer);
             NDArray reg = recon.regularizer(it, iterations, step);
             NDArray total = reg == null ? loss : loss.add(reg);
             if (beforeBackward != null) {
@@ -349,23 +365,35 @@ public final class LayerwiseCalibration {
         return owned.toArray(new NDArray[0]);
     }
 
-    /** Mean reconstruction loss over all samples, of the layer's installed codes. */
-    private static double meanLoss(
-            LayerQuantizer layer, NDArray quantizedInputs, NDArray floatInputs, NDManager unit) {
-        long n = quantizedInputs.getShape().get(0);
+    /** Mean reconstruction loss over all samples (real positions), of the layer's installed codes. */
+    private static double meanLoss(LayerQuantizer layer, LayerSamples samples, NDManager unit) {
+        long n = samples.size();
         double sum = 0;
-        long count = 0;
+        double count = 0;
         for (long from = 0; from < n; from += LayerInputs.CAPTURE_BATCH) {
             long to = Math.min(n, from + LayerInputs.CAPTURE_BATCH);
             try (NDManager step = unit.newSubManager()) {
-                NDArray xq = quantizedInputs.get(from + ":" + to);
+                NDArray xq = samples.quantized().get(from + ":" + to);
                 xq.attach(step);
-                NDArray xf = floatInputs.get(from + ":" + to);
+                NDArray xf = samples.floats().get(from + ":" + to);
                 xf.attach(step);
                 NDArray target = floatTarget(layer, xf, step);
                 NDArray out = layer.forward(new ParameterStore(step, false), new NDList(xq), false, null).head();
-                sum += out.sub(target).square().sum().getFloat();
-                count += target.size();
+                NDArray squared = out.sub(target).square();
+                if (samples.mask() == null) {
+                    sum += squared.sum().getFloat();
+                    count += target.size();
+                } else {
+                    NDArray m = samples.mask().get(from + ":" + to);
+                    m.attach(step);
+                    long perPosition = squared.size() / (squared.getShape().get(0) * squared.getShape().get(1));
+                    long[] dims = new long[squared.getShape().dimension()];
+                    java.util.Arrays.fill(dims, 1);
+                    dims[0] = m.getShape().get(0);
+                    dims[1] = m.getShape().get(1);
+                    sum += squared.mul(m.reshape(new ai.djl.ndarray.types.Shape(dims))).sum().getFloat();
+                    count += m.sum().getFloat() * (double) perPosition;
+                }
             }
         }
         return sum / count;

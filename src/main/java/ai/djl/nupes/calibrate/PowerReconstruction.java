@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.autograd.GradientStep;
 import ai.djl.nupes.quantizer.ExponentRange;
-import ai.djl.nupes.quantizer.Granularity;
 import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.PowerQuantizerOps;
 import ai.djl.nupes.quantizer.QuantizedWeights;
@@ -16,8 +15,9 @@ import java.util.List;
  * NUPES for one layer: latent weights anywhere on the grid, a learned per-channel scale and a
  * learned exponent (or a frozen one, for the {@code nupes-fixed-a} ablation).
  *
- * <p>Everything is normalised by the float channel maximum m0: the latent {@code v} starts at
- * {@code W/m0}; the scale is {@code m = m0·exp(ρ)} with ρ starting at 0 (so the first quantizer is
+ * <p>Everything is normalised by the float maximum m0 of each weight's scale group (its channel
+ * unless grouped): the latent {@code v} starts at {@code W/m0}; the scale is {@code m = m0·exp(ρ)},
+ * one ρ per group, starting at 0 (so the first quantizer is
  * exactly the data-free one, never a scale of 1); the weights are {@code m0 ·
  * fakeQuantize(v, exp(ρ), a)} ({@link PowerQuantizerOps#fakeQuantize}).
  *
@@ -32,6 +32,7 @@ final class PowerReconstruction implements LayerReconstruction {
     private final NDArray logScale;
     private final NDArray exponent;
     private final NDArray channelMax;
+    private final NDArray groupIndex;
     private final List<Adam> optimizers = new ArrayList<>();
     private final Adam latentOptimizer;
     private final Adam scaleOptimizer;
@@ -46,10 +47,8 @@ final class PowerReconstruction implements LayerReconstruction {
         this.setup = setup;
         this.latent = setup.normalizedWeights(manager);
         this.channelMax = setup.safeMaxima(manager);
-        this.logScale =
-                setup.spec.getScaleGranularity() == Granularity.PER_CHANNEL
-                        ? manager.zeros(setup.channelShape())
-                        : manager.zeros(setup.exponentShape());
+        this.logScale = manager.zeros(setup.scaleShape());
+        this.groupIndex = setup.groupIndex(manager);
         this.exponent = setup.exponents(manager);
         // the scale learns throughout; the exponent in the grid phase, on the float weights; the
         // latent weights after it
@@ -68,7 +67,9 @@ final class PowerReconstruction implements LayerReconstruction {
 
     @Override
     public NDArray[] constants() {
-        return new NDArray[] {channelMax, exponent};
+        return groupIndex == null
+                ? new NDArray[] {channelMax, exponent}
+                : new NDArray[] {channelMax, exponent, groupIndex};
     }
 
     @Override
@@ -76,7 +77,7 @@ final class PowerReconstruction implements LayerReconstruction {
         NDArray v = latentOptimizer.learnsAt(iteration, iterations) ? latent : latent.stopGradient();
         NDArray rho = scaleOptimizer.learnsAt(iteration, iterations) ? logScale : logScale.stopGradient();
         NDArray a = exponentOptimizer.learnsAt(iteration, iterations) ? exponent : exponent.stopGradient();
-        return PowerQuantizerOps.fakeQuantize(v, rho.exp(), a, setup.spec).mul(channelMax);
+        return PowerQuantizerOps.fakeQuantize(v, setup.expand(rho.exp(), groupIndex), a, setup.spec).mul(channelMax);
     }
 
     @Override
@@ -104,16 +105,17 @@ final class PowerReconstruction implements LayerReconstruction {
         for (int i = 0; i < a.length; i++) {
             a[i] = ExponentRange.clamp(a[i]);
         }
-        float[] maxima = new float[setup.channels];
+        float[] maxima = new float[setup.maxima.length];
+        for (int k = 0; k < maxima.length; k++) {
+            // an all-zero group keeps m = 0 and decodes to zeros
+            maxima[k] = setup.maxima[k] == 0f ? 0f : (float) (setup.maxima[k] * Math.exp(rho[rho.length == 1 ? 0 : k]));
+        }
         byte[] codes = new byte[v.length];
-        for (int c = 0; c < setup.channels; c++) {
-            // an all-zero channel keeps m = 0 and decodes to zeros
-            float m = setup.maxima[c] == 0f ? 0f : (float) (setup.maxima[c] * Math.exp(rho[rho.length == 1 ? 0 : c]));
-            maxima[c] = m;
-            float ac = a.length == 1 ? a[0] : a[c];
-            for (int i = c * setup.perChannel, end = i + setup.perChannel; i < end; i++) {
-                codes[i] = (byte) PowerQuantizer.encode(v[i] * setup.safeMaxima[c], m, ac, setup.spec);
-            }
+        for (int i = 0; i < v.length; i++) {
+            int k = setup.groupOf(i);
+            int c = i / setup.perChannel;
+            codes[i] = (byte) PowerQuantizer.encode(
+                    v[i] * setup.safeMaxima[k], maxima[k], a.length == 1 ? a[0] : a[c], setup.spec);
         }
         return QuantizedWeights.of(setup.path, setup.shape, setup.spec, codes, maxima, a);
     }

@@ -50,11 +50,14 @@ final class RoundingReconstruction implements LayerReconstruction {
         float[] span = new float[n];
         float[] alpha0 = new float[n];
         lowerCodes = new byte[n];
-        for (int c = 0; c < setup.channels; c++) {
-            float m = setup.maxima[c];
+        for (int k = 0; k < setup.maxima.length; k++) {
+            int c = k / setup.groups;
+            float m = setup.maxima[k];
             float a = setup.exponentOf(c);
             float[] levels = PowerQuantizer.levels(m, a, spec);
-            for (int i = c * setup.perChannel, end = i + setup.perChannel; i < end; i++) {
+            int from = c * setup.perChannel + (k % setup.groups) * setup.groupLength;
+            int to = Math.min(from + setup.groupLength, (c + 1) * setup.perChannel);
+            for (int i = from; i < to; i++) {
                 double ratio = m == 0f ? 0 : Math.min(1.0, Math.abs(setup.weights[i]) / m);
                 double x = Math.copySign(Math.pow(ratio, a), setup.weights[i]);
                 double u = grid.continuousIndex(x, spec.getBits());
@@ -62,8 +65,8 @@ final class RoundingReconstruction implements LayerReconstruction {
                 int high = Math.min(max, low + 1);
                 double frac = Math.max(0, Math.min(1, u - low));
                 lowerCodes[i] = (byte) low;
-                lo[i] = levels[low - min] / setup.safeMaxima[c];
-                span[i] = (levels[high - min] - levels[low - min]) / setup.safeMaxima[c];
+                lo[i] = levels[low - min] / setup.safeMaxima[k];
+                span[i] = (levels[high - min] - levels[low - min]) / setup.safeMaxima[k];
                 // h(α0) = frac ⇒ sigmoid(α0) = (frac - γ)/(ζ - γ)
                 double s = (frac - GAMMA) / (ZETA - GAMMA);
                 alpha0[i] = (float) Math.log(s / (1 - s));

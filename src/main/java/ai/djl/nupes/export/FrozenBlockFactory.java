@@ -187,7 +187,8 @@ public final class FrozenBlockFactory implements BlockFactory {
         try {
             Granularity scale = "per-tensor".equals(layer.scaleType()) ? Granularity.PER_TENSOR : Granularity.PER_CHANNEL;
             Granularity exponent = layer.exponents().length > 1 ? Granularity.PER_CHANNEL : Granularity.PER_TENSOR;
-            QuantizerSpec spec = QuantizerSpec.of(layer.bits(), scale, exponent).withGrid(Grid.valueOf(layer.grid()));
+            QuantizerSpec spec = QuantizerSpec.of(layer.bits(), scale, exponent).withGrid(Grid.valueOf(layer.grid()))
+                    .withGroupSize(layer.groupSize());
             if (!ai.djl.nupes.format.BitPacker.BIT_ORDER.equals(layer.bitOrder()) || layer.codeOffset() != -spec.minCode()) {
                 throw new IllegalArgumentException(
                         "bit order " + layer.bitOrder() + " / code offset " + layer.codeOffset()

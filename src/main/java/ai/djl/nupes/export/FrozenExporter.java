@@ -253,6 +253,7 @@ public final class FrozenExporter {
                 w.getShape(),
                 w.getExponents(),
                 q.getSpec().getScaleGranularity() == Granularity.PER_CHANNEL ? "per-channel" : "per-tensor",
+                q.getSpec().getGroupSize(),
                 -q.getSpec().minCode(),
                 BitPacker.BIT_ORDER,
                 f.packedCodes().length,

@@ -76,13 +76,14 @@ public final class FrozenCodec {
      */
     public static void checkScales(float[] scales, long[] shape, QuantizerSpec spec) {
         int channels = (int) shape[0];
-        if (scales.length != channels) {
-            throw new IllegalArgumentException(
-                    "tensor 'scales': " + scales.length + " values for " + channels + " output channels");
+        int groups = spec.groupsPerChannel(count(shape) / channels);
+        if (scales.length != channels * groups) {
+            throw new IllegalArgumentException("tensor 'scales': " + scales.length + " values for " + channels
+                    + " output channels" + (groups > 1 ? " of " + groups + " groups" : ""));
         }
-        for (int c = 0; c < channels; c++) {
+        for (int c = 0; c < scales.length; c++) {
             if (!Float.isFinite(scales[c]) || scales[c] < 0f) {
-                throw new IllegalArgumentException("tensor 'scales': channel " + c + " scale is " + scales[c]);
+                throw new IllegalArgumentException("tensor 'scales': scale " + c + " is " + scales[c]);
             }
             if (spec.getScaleGranularity() == Granularity.PER_TENSOR && scales[c] != scales[0]) {
                 throw new IllegalArgumentException("tensor 'scales': per-tensor scales differ (channel " + c + ": "
@@ -120,22 +121,24 @@ public final class FrozenCodec {
     }
 
     /**
-     * The decoded value of every code of every channel, one row per channel: {@code table[c·L + k]}
-     * is code offset k of channel c, {@code sign(c)·m·(|c|/D)^(1/a)}, computed exactly as the
+     * The decoded value of every code of every scale group, one row per group: {@code table[s·L +
+     * k]} is code offset k of group s, {@code sign(c)·m·(|c|/D)^(1/a)}, computed exactly as the
      * in-memory quantizer decodes ({@link PowerQuantizer#levels}), so frozen and in-memory weights
      * are bit-identical.
      *
      * @param spec bits and grid
-     * @param scales one maximum per channel
+     * @param scales one maximum per group, channel-major
      * @param exponents one exponent, or one per channel
-     * @return the table, {@code channels × levels}
+     * @param channels the output channels
+     * @return the table, {@code groups × levels}
      */
-    public static float[] levelTable(QuantizerSpec spec, float[] scales, float[] exponents) {
+    public static float[] levelTable(QuantizerSpec spec, float[] scales, float[] exponents, int channels) {
         int levels = levels(spec);
+        int groups = scales.length / channels;
         float[] table = new float[scales.length * levels];
-        for (int c = 0; c < scales.length; c++) {
-            float[] row = PowerQuantizer.levels(scales[c], exponents.length == 1 ? exponents[0] : exponents[c], spec);
-            System.arraycopy(row, 0, table, c * levels, levels);
+        for (int s = 0; s < scales.length; s++) {
+            float a = exponents.length == 1 ? exponents[0] : exponents[s / groups];
+            System.arraycopy(PowerQuantizer.levels(scales[s], a, spec), 0, table, s * levels, levels);
         }
         return table;
     }

@@ -11,7 +11,8 @@ import ai.djl.nupes.quantizer.QuantizerSpec;
  * @param spec bits, grid and granularities
  * @param shape the weight shape, first axis = output channel
  * @param codeOffsets every weight's code index minus {@link QuantizerSpec#minCode()}, row-major
- * @param scales the channel maxima m, one per output channel
+ * @param scales the maxima m of the scale groups, channel-major (one per output channel unless
+ *     grouped)
  * @param exponents one exponent, or one per output channel
  * @param bias the float bias, or null
  * @param input the input quantizer, or null for float inputs

@@ -49,8 +49,11 @@ public record Manifest(
 
     /** Magic string of the format. */
     public static final String FORMAT = "djl-nupes-frozen";
-    /** Current directory/parameter layout version: 2 adds checksums of every file and parameter. */
-    public static final int FORMAT_VERSION = 2;
+    /**
+     * Current directory/parameter layout version: 2 adds checksums of every file and parameter, 3
+     * group-wise scales.
+     */
+    public static final int FORMAT_VERSION = 3;
     /** The oldest layout this reader loads: 1 checks only the frozen layers' tensors. */
     public static final int OLDEST_FORMAT_VERSION = 1;
     /** The decode modes a manifest or a {@code decode} argument may name. */
@@ -88,6 +91,8 @@ public record Manifest(
      * @param shape weight shape
      * @param exponents the exponent(s)
      * @param scaleType {@code per-channel} or {@code per-tensor}
+     * @param groupSize weights per scale along a channel, 0 for one scale per channel (format 3;
+     *     absent, hence 0, in older files)
      * @param codeOffset the value added to a code index before packing ({@code -minCode})
      * @param bitOrder how codes are packed ({@value BitPacker#BIT_ORDER})
      * @param packedBytes length of the packed codes
@@ -105,6 +110,7 @@ public record Manifest(
             long[] shape,
             float[] exponents,
             String scaleType,
+            int groupSize,
             int codeOffset,
             String bitOrder,
             int packedBytes,

@@ -109,6 +109,10 @@ public final class IntegerLayer {
         if (spec.getExponentGranularity() != Granularity.PER_TENSOR) {
             return "it has one exponent per channel; inputs and weights must share one exponent";
         }
+        if (spec.getGroupSize() > 0) {
+            return "it has group-wise scales (g" + spec.getGroupSize() + "); the integer path rescales once per"
+                    + " output channel";
+        }
         if (template instanceof Linear) {
             return null;
         }

@@ -10,9 +10,13 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
 import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 
-/** A frozen layer for weight layers that cannot be subclassed from outside DJL (Conv1d). */
+/**
+ * A frozen layer for weight layers that cannot be subclassed from outside DJL (Conv1d) and for
+ * weight tables (embeddings).
+ */
 public final class FrozenWeightBlock extends AbstractBlock implements FrozenLayer {
 
     private static final byte VERSION = 1;
@@ -45,6 +49,16 @@ public final class FrozenWeightBlock extends AbstractBlock implements FrozenLaye
     public Shape[] getOutputShapes(Shape[] inputs) {
         return frozen.getTemplate().getOutputShapes(inputs);
     }
+
+    /** {@inheritDoc} */
+    @Override
+    protected void saveMetadata(DataOutputStream os) {
+        // the architecture is rebuilt from the manifest: no input shapes are stored
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void loadMetadata(byte loadVersion, DataInputStream is) {}
 
     /** {@inheritDoc} */
     @Override

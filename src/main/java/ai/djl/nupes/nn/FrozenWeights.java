@@ -95,7 +95,7 @@ public final class FrozenWeights {
             if (template.getClass() == ai.djl.nn.convolutional.Conv2d.class) {
                 return new FrozenConv2d(this);
             }
-            if (Wrappers.isQuantizable(template)) {
+            if (Wrappers.isQuantizable(template) || Wrappers.isTable(template) || template.getChildren().isEmpty()) {
                 return new FrozenWeightBlock(this);
             }
             throw new IllegalArgumentException(
@@ -258,8 +258,8 @@ public final class FrozenWeights {
             decoder.close();
         }
         decoder = new FrozenDecoder(
-                manager, shape, data.codeOffsets(), FrozenCodec.levelTable(spec, data.scales(), data.exponents()),
-                FrozenCodec.levels(spec), mode);
+                manager, shape, spec, data.codeOffsets(),
+                FrozenCodec.levelTable(spec, data.scales(), data.exponents(), (int) shape[0]), mode);
     }
 
     /**

@@ -25,6 +25,22 @@ public final class Wrappers {
     }
 
     /**
+     * Whether a block is a weight table: a leaf block other than a Linear or convolution holding a
+     * {@code weight} parameter of at least two axes, first axis = row (a token or position
+     * embedding). Rows play the part of output channels: one scale per row, or per group of a row.
+     *
+     * @param block the block
+     * @return true for a weight table
+     */
+    public static boolean isTable(Block block) {
+        if (isQuantizable(block) || !block.getChildren().isEmpty()) {
+            return false;
+        }
+        ai.djl.nn.Parameter w = block.getParameters().get("weight");
+        return w != null && w.isInitialized() && w.getArray().getShape().dimension() >= 2;
+    }
+
+    /**
      * Builds the wrapper that fits a float layer: a {@code Linear} or {@code Conv2d} subclass where
      * DJL allows one (so typed fields can hold it), a plain wrapper block otherwise.
      *
@@ -43,7 +59,7 @@ public final class Wrappers {
         if (floatLayer.getClass() == Conv2d.class) {
             return new QuantizedConv2d(path, (Conv2d) floatLayer, settings);
         }
-        if (isQuantizable(floatLayer)) {
+        if (isQuantizable(floatLayer) || isTable(floatLayer)) {
             return new QuantizedWeightBlock(path, floatLayer, settings);
         }
         throw new IllegalArgumentException(

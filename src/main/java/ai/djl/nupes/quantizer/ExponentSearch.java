@@ -109,8 +109,8 @@ public final class ExponentSearch {
      * @return the result
      */
     public static Result forLayer(float[] weights, int channels, QuantizerSpec spec) {
-        float[] maxima = PowerQuantizer.channelMaxima(weights, channels, spec.getScaleGranularity());
-        return minimize(a -> layerError(weights, maxima, (float) a, spec));
+        float[] maxima = PowerQuantizer.scaleMaxima(weights, channels, spec);
+        return minimize(a -> layerError(weights, channels, maxima, (float) a, spec));
     }
 
     /**
@@ -122,22 +122,14 @@ public final class ExponentSearch {
      * @return one exponent per channel
      */
     public static float[] perChannel(float[] weights, int channels, QuantizerSpec spec) {
-        float[] maxima = PowerQuantizer.channelMaxima(weights, channels, spec.getScaleGranularity());
+        float[] maxima = PowerQuantizer.scaleMaxima(weights, channels, spec);
         int perChannel = weights.length / channels;
         float[] result = new float[channels];
         for (int c = 0; c < channels; c++) {
-            int from = c * perChannel;
-            float m = maxima[c];
+            int channel = c;
             result[c] =
-                    minimize(
-                                    a ->
-                                            PowerQuantizer.squaredError(
-                                                    weights,
-                                                    from,
-                                                    from + perChannel,
-                                                    m,
-                                                    (float) a,
-                                                    spec))
+                    minimize(a -> PowerQuantizer.channelSquaredError(
+                                    weights, channel, perChannel, maxima, (float) a, spec))
                             .exponent();
         }
         return result;
@@ -160,9 +152,7 @@ public final class ExponentSearch {
                 n += (double) w * w;
             }
             norms[l] = Math.max(n, Double.MIN_NORMAL);
-            maxima[l] =
-                    PowerQuantizer.channelMaxima(
-                            lw.weights(), lw.channels(), lw.spec().getScaleGranularity());
+            maxima[l] = PowerQuantizer.scaleMaxima(lw.weights(), lw.channels(), lw.spec());
         }
         return minimize(
                 a -> {
@@ -170,7 +160,7 @@ public final class ExponentSearch {
                     for (int l = 0; l < layers.size(); l++) {
                         LayerWeights lw = layers.get(l);
                         sum +=
-                                layerError(lw.weights(), maxima[l], (float) a, lw.spec())
+                                layerError(lw.weights(), lw.channels(), maxima[l], (float) a, lw.spec())
                                         / norms[l];
                     }
                     return sum;
@@ -187,13 +177,11 @@ public final class ExponentSearch {
     public record LayerWeights(float[] weights, int channels, QuantizerSpec spec) {}
 
     private static double layerError(
-            float[] weights, float[] maxima, float a, QuantizerSpec spec) {
-        int channels = maxima.length;
+            float[] weights, int channels, float[] maxima, float a, QuantizerSpec spec) {
         int perChannel = weights.length / channels;
         double sum = 0;
         for (int c = 0; c < channels; c++) {
-            int from = c * perChannel;
-            sum += PowerQuantizer.squaredError(weights, from, from + perChannel, maxima[c], a, spec);
+            sum += PowerQuantizer.channelSquaredError(weights, c, perChannel, maxima, a, spec);
         }
         return sum;
     }

@@ -9,8 +9,10 @@ import java.util.Objects;
  *
  * @param weights the weight quantizer
  * @param activationBits input bits, 2..8, or 32 for float inputs
+ * @param table whether the layer is a weight table (an embedding looked up by row): quantized
+ *     data-free, its inputs never quantized
  */
-public record LayerSettings(QuantizerSpec weights, int activationBits) {
+public record LayerSettings(QuantizerSpec weights, int activationBits, boolean table) {
 
     /** Float inputs. */
     public static final int FLOAT_INPUTS = 32;
@@ -21,6 +23,19 @@ public record LayerSettings(QuantizerSpec weights, int activationBits) {
         if (activationBits != FLOAT_INPUTS) {
             QuantizerSpec.checkBits(activationBits);
         }
+        if (table && activationBits != FLOAT_INPUTS) {
+            throw new IllegalArgumentException("a weight table's inputs are row indices and cannot be quantized");
+        }
+    }
+
+    /**
+     * Settings of a Linear or convolution layer.
+     *
+     * @param weights the weight quantizer
+     * @param activationBits input bits, 2..8, or 32 for float inputs
+     */
+    public LayerSettings(QuantizerSpec weights, int activationBits) {
+        this(weights, activationBits, false);
     }
 
     /**

@@ -42,12 +42,15 @@ public final class PowerQuantizer {
         int channels = checkShape(layerName, weights, shape);
         checkFinite(layerName, weights);
         float[] expPerChannel = expandExponents(layerName, exponents, channels, spec);
-        float[] maxima = channelMaxima(weights, channels, spec.getScaleGranularity());
+        float[] maxima = scaleMaxima(weights, channels, spec);
         int perChannel = weights.length / channels;
+        int g = spec.groupLength(perChannel);
+        int groups = spec.groupsPerChannel(perChannel);
         byte[] codes = new byte[weights.length];
         for (int c = 0; c < channels; c++) {
-            for (int i = c * perChannel, end = i + perChannel; i < end; i++) {
-                codes[i] = (byte) encode(weights[i], maxima[c], expPerChannel[c], spec);
+            for (int p = 0; p < perChannel; p++) {
+                int i = c * perChannel + p;
+                codes[i] = (byte) encode(weights[i], maxima[c * groups + p / g], expPerChannel[c], spec);
             }
         }
         return new QuantizedWeights(layerName, shape, spec, codes, maxima, exponents.clone());
@@ -140,6 +143,57 @@ public final class PowerQuantizer {
             levels[i - min] = (float) Math.copySign(max * Math.pow(Math.abs(c) / d, inverse), c);
         }
         return levels;
+    }
+
+    /**
+     * Returns the maximum |w| of every scale group: {@code channels × groupsPerChannel} values,
+     * channel-major (one per channel when not grouped; with per-tensor scales every entry holds
+     * the tensor maximum).
+     *
+     * @param weights the weights, first axis = output channel
+     * @param channels the number of output channels
+     * @param spec the scale granularity and group size
+     * @return one maximum per group
+     */
+    public static float[] scaleMaxima(float[] weights, int channels, QuantizerSpec spec) {
+        int perChannel = weights.length / channels;
+        if (spec.groupsPerChannel(perChannel) == 1) {
+            return channelMaxima(weights, channels, spec.getScaleGranularity());
+        }
+        int g = spec.groupLength(perChannel);
+        int groups = spec.groupsPerChannel(perChannel);
+        float[] maxima = new float[channels * groups];
+        for (int c = 0; c < channels; c++) {
+            for (int p = 0; p < perChannel; p++) {
+                int k = c * groups + p / g;
+                maxima[k] = Math.max(maxima[k], Math.abs(weights[c * perChannel + p]));
+            }
+        }
+        return maxima;
+    }
+
+    /**
+     * Σ (w - ŵ)² of one channel, group by group.
+     *
+     * @param weights the weights
+     * @param channel the channel
+     * @param perChannel weights per channel
+     * @param maxima every group's maximum ({@link #scaleMaxima})
+     * @param exponent the channel's exponent
+     * @param spec bits, grid and group size
+     * @return the channel's squared error
+     */
+    public static double channelSquaredError(
+            float[] weights, int channel, int perChannel, float[] maxima, float exponent, QuantizerSpec spec) {
+        int g = spec.groupLength(perChannel);
+        int groups = spec.groupsPerChannel(perChannel);
+        double sum = 0;
+        for (int j = 0; j < groups; j++) {
+            int from = channel * perChannel + j * g;
+            int to = Math.min(from + g, (channel + 1) * perChannel);
+            sum += squaredError(weights, from, to, maxima[channel * groups + j], exponent, spec);
+        }
+        return sum;
     }
 
     /**

@@ -3,8 +3,9 @@ package ai.djl.nupes.quantizer;
 import java.util.Arrays;
 
 /**
- * The integer form of one weight tensor: codes in {@code [-Q, Q]}, the per-channel maximum m and the
- * exponent(s). Immutable; arrays are copied on the way out.
+ * The integer form of one weight tensor: code indices, the maximum m of every scale group (one per
+ * channel unless grouped, channel-major) and the exponent(s). Immutable; arrays are copied on the
+ * way out.
  */
 public final class QuantizedWeights {
 
@@ -52,15 +53,16 @@ public final class QuantizedWeights {
         float[] placeholder = new float[codes.length];
         int channels = PowerQuantizer.checkShape(layerName, placeholder, shape);
         PowerQuantizer.expandExponents(layerName, exponents, channels, spec);
-        if (maxima.length != channels) {
+        int groups = channels * spec.groupsPerChannel(codes.length / channels);
+        if (maxima.length != groups) {
             throw new IllegalArgumentException(
-                    "layer '" + layerName + "': expected " + channels + " maxima, got "
+                    "layer '" + layerName + "': expected " + groups + " maxima, got "
                             + maxima.length);
         }
-        for (int c = 0; c < channels; c++) {
+        for (int c = 0; c < groups; c++) {
             if (!(maxima[c] >= 0f) || !Float.isFinite(maxima[c])) {
                 throw new IllegalArgumentException(
-                        "layer '" + layerName + "': channel " + c + " maximum is " + maxima[c]);
+                        "layer '" + layerName + "': scale group " + c + " maximum is " + maxima[c]);
             }
         }
         int min = spec.minCode();
@@ -83,17 +85,32 @@ public final class QuantizedWeights {
      * @return the decoded weights, row-major
      */
     public float[] decode() {
-        int channels = maxima.length;
+        int channels = (int) shape[0];
         int perChannel = codes.length / channels;
+        int g = spec.groupLength(perChannel);
+        int groups = spec.groupsPerChannel(perChannel);
         int offset = spec.minCode();
         float[] out = new float[codes.length];
         for (int c = 0; c < channels; c++) {
-            float[] levels = PowerQuantizer.levels(maxima[c], exponentOf(c), spec);
-            for (int i = c * perChannel, end = i + perChannel; i < end; i++) {
-                out[i] = levels[codes[i] - offset];
+            for (int j = 0; j < groups; j++) {
+                float[] levels = PowerQuantizer.levels(maxima[c * groups + j], exponentOf(c), spec);
+                int from = c * perChannel + j * g;
+                for (int i = from, end = Math.min(from + g, (c + 1) * perChannel); i < end; i++) {
+                    out[i] = levels[codes[i] - offset];
+                }
             }
         }
         return out;
+    }
+
+    /**
+     * Stored bits per weight: the codes plus a 32-bit scale per group and a 32-bit exponent per
+     * exponent, over the weight count.
+     *
+     * @return bits per weight
+     */
+    public double bitsPerWeight() {
+        return spec.getBits() + 32.0 * (maxima.length + exponents.length) / codes.length;
     }
 
     /**
@@ -116,9 +133,9 @@ public final class QuantizedWeights {
     }
 
     /**
-     * Returns a copy of the per-channel maxima.
+     * Returns a copy of the scale groups' maxima.
      *
-     * @return one m per output channel
+     * @return one m per group (per output channel unless grouped), channel-major
      */
     public float[] getMaxima() {
         return maxima.clone();

@@ -3,8 +3,13 @@ package ai.djl.nupes.quantizer;
 import java.util.Objects;
 
 /**
- * Immutable description of one weight quantizer: bit width, how the channel maximum is taken, and
- * whether the exponent is shared by the layer or learned per output channel.
+ * Immutable description of one weight quantizer: bit width, how the maximum m is taken (per
+ * tensor, per output channel, or per group of {@code groupSize} consecutive weights of a channel),
+ * and whether the exponent is shared by the layer or learned per output channel.
+ *
+ * <p>Groups run along a channel's weights in row-major order: the input dimension of a Linear,
+ * in-channels × kernel positions of a convolution. A channel of K weights has {@code ceil(K/g)}
+ * groups (the last may be shorter); a group size of 0, or one at least K, is one group per channel.
  *
  * <p>On the default {@link Grid#SYMMETRIC} grid {@code Q = 2^(bits-1) - 1} and codes lie in {@code
  * [-Q, Q]}: {@code 2^b - 1} levels. {@link Grid#HALF_INTEGER} has {@code 2^b} levels and no zero.
@@ -20,10 +25,18 @@ public final class QuantizerSpec {
     private final Granularity scaleGranularity;
     private final Granularity exponentGranularity;
     private final Grid grid;
+    private final int groupSize;
 
     private QuantizerSpec(
-            int bits, Granularity scaleGranularity, Granularity exponentGranularity, Grid grid) {
+            int bits, Granularity scaleGranularity, Granularity exponentGranularity, Grid grid, int groupSize) {
         this.bits = checkBits(bits);
+        if (groupSize < 0) {
+            throw new IllegalArgumentException("group size must be 0 (per channel) or positive, got " + groupSize);
+        }
+        if (groupSize > 0 && scaleGranularity == Granularity.PER_TENSOR) {
+            throw new IllegalArgumentException("group-wise scales refine per-channel scales; use PER_CHANNEL scales");
+        }
+        this.groupSize = groupSize;
         this.grid = Objects.requireNonNull(grid, "grid");
         this.scaleGranularity = Objects.requireNonNull(scaleGranularity, "scaleGranularity");
         this.exponentGranularity =
@@ -42,7 +55,7 @@ public final class QuantizerSpec {
      * @return the spec
      */
     public static QuantizerSpec of(int bits) {
-        return new QuantizerSpec(bits, Granularity.PER_CHANNEL, Granularity.PER_TENSOR, Grid.SYMMETRIC);
+        return new QuantizerSpec(bits, Granularity.PER_CHANNEL, Granularity.PER_TENSOR, Grid.SYMMETRIC, 0);
     }
 
     /**
@@ -55,7 +68,7 @@ public final class QuantizerSpec {
      */
     public static QuantizerSpec of(
             int bits, Granularity scaleGranularity, Granularity exponentGranularity) {
-        return new QuantizerSpec(bits, scaleGranularity, exponentGranularity, Grid.SYMMETRIC);
+        return new QuantizerSpec(bits, scaleGranularity, exponentGranularity, Grid.SYMMETRIC, 0);
     }
 
     /**
@@ -65,7 +78,48 @@ public final class QuantizerSpec {
      * @return the spec
      */
     public QuantizerSpec withGrid(Grid newGrid) {
-        return new QuantizerSpec(bits, scaleGranularity, exponentGranularity, newGrid);
+        return new QuantizerSpec(bits, scaleGranularity, exponentGranularity, newGrid, groupSize);
+    }
+
+    /**
+     * Returns a copy with group-wise scales.
+     *
+     * @param newGroupSize weights per group along a channel, or 0 for one scale per channel
+     * @return the spec
+     */
+    public QuantizerSpec withGroupSize(int newGroupSize) {
+        return new QuantizerSpec(bits, scaleGranularity, exponentGranularity, grid, newGroupSize);
+    }
+
+    /**
+     * Returns the group size: weights per scale along a channel, 0 for one scale per channel.
+     *
+     * @return the group size
+     */
+    public int getGroupSize() {
+        return groupSize;
+    }
+
+    /**
+     * The weights one scale covers in a channel of {@code perChannel} weights: the group size, or
+     * the whole channel.
+     *
+     * @param perChannel weights per output channel
+     * @return the group length
+     */
+    public int groupLength(int perChannel) {
+        return groupSize == 0 || groupSize >= perChannel ? perChannel : groupSize;
+    }
+
+    /**
+     * The number of scales of each channel: {@code ceil(K / g)}, 1 per channel when not grouped.
+     *
+     * @param perChannel weights per output channel
+     * @return groups per channel
+     */
+    public int groupsPerChannel(int perChannel) {
+        int g = groupLength(perChannel);
+        return (perChannel + g - 1) / g;
     }
 
     /**
@@ -99,7 +153,7 @@ public final class QuantizerSpec {
      * @return the spec
      */
     public QuantizerSpec withBits(int newBits) {
-        return new QuantizerSpec(newBits, scaleGranularity, exponentGranularity, grid);
+        return new QuantizerSpec(newBits, scaleGranularity, exponentGranularity, grid, groupSize);
     }
 
     /**
@@ -158,19 +212,20 @@ public final class QuantizerSpec {
         return bits == other.bits
                 && scaleGranularity == other.scaleGranularity
                 && exponentGranularity == other.exponentGranularity
-                && grid == other.grid;
+                && grid == other.grid
+                && groupSize == other.groupSize;
     }
 
     /** {@inheritDoc} */
     @Override
     public int hashCode() {
-        return Objects.hash(bits, scaleGranularity, exponentGranularity, grid);
+        return Objects.hash(bits, scaleGranularity, exponentGranularity, grid, groupSize);
     }
 
     /** {@inheritDoc} */
     @Override
     public String toString() {
-        return "W" + bits + "(scale " + scaleGranularity + ", exponent " + exponentGranularity
-                + ", grid " + grid + ')';
+        return "W" + bits + "(scale " + (groupSize > 0 ? "g" + groupSize : scaleGranularity.toString())
+                + ", exponent " + exponentGranularity + ", grid " + grid + ')';
     }
 }

@@ -45,7 +45,7 @@ public final class BlockTransformer {
      */
     public static List<LayerSelector.LayerCandidate> candidates(Block root) {
         List<Site> sites = new ArrayList<>();
-        walk(null, null, root, "", sites, new ArrayList<>());
+        walk(null, null, root, "", sites, new ArrayList<>(), false);
         List<LayerSelector.LayerCandidate> out = new ArrayList<>(sites.size());
         for (Site s : sites) {
             out.add(new LayerSelector.LayerCandidate(s.path, s.block));
@@ -65,10 +65,10 @@ public final class BlockTransformer {
     public static Result wrap(Block root, LayerSelector selector, LayerSelector.Defaults defaults) {
         List<Site> sites = new ArrayList<>();
         List<String> leftAsIs = new ArrayList<>();
-        walk(null, null, root, "", sites, leftAsIs);
+        walk(null, null, root, "", sites, leftAsIs, defaults.quantizesTables());
         List<LayerSelector.LayerCandidate> candidates = new ArrayList<>(sites.size());
         for (Site s : sites) {
-            candidates.add(new LayerSelector.LayerCandidate(s.path, s.block));
+            candidates.add(new LayerSelector.LayerCandidate(s.path, s.block, s.table));
         }
         List<LayerSettings> settings = selector.select(candidates, defaults);
         List<QuantizedLayer> wrapped = new ArrayList<>();
@@ -184,14 +184,15 @@ public final class BlockTransformer {
             Block block,
             String path,
             List<Site> sites,
-            List<String> leftAsIs) {
+            List<String> leftAsIs,
+            boolean tables) {
         String here = path.isEmpty() ? (childName == null ? "root" : childName) : path;
         if (block instanceof QuantizedLayer) {
             throw new IllegalArgumentException(
                     "layer '" + here + "' is already quantized; quantize the float model instead");
         }
-        if (Wrappers.isQuantizable(block)) {
-            sites.add(new Site(parent, childName, block, here));
+        if (Wrappers.isQuantizable(block) || (tables && Wrappers.isTable(block))) {
+            sites.add(new Site(parent, childName, block, here, !Wrappers.isQuantizable(block)));
             return;
         }
         BlockList children = block.getChildren();
@@ -201,9 +202,9 @@ public final class BlockTransformer {
         }
         for (Pair<String, Block> child : children) {
             String childPath = path.isEmpty() ? child.getKey() : path + '/' + child.getKey();
-            walk(block, child.getKey(), child.getValue(), childPath, sites, leftAsIs);
+            walk(block, child.getKey(), child.getValue(), childPath, sites, leftAsIs, tables);
         }
     }
 
-    private record Site(Block parent, String childName, Block block, String path) {}
+    private record Site(Block parent, String childName, Block block, String path, boolean table) {}
 }

@@ -52,7 +52,18 @@ public final class LayerSelector {
      * @param path the layer's path
      * @param block the float layer
      */
-    public record LayerCandidate(String path, Block block) {}
+    public record LayerCandidate(String path, Block block, boolean table) {
+
+        /**
+         * A Linear or convolution layer.
+         *
+         * @param path the layer's path
+         * @param block the float layer
+         */
+        public LayerCandidate(String path, Block block) {
+            this(path, block, false);
+        }
+    }
 
     /**
      * A selector that quantizes every layer at the config's bits.
@@ -69,8 +80,10 @@ public final class LayerSelector {
      * @param bits weight bits, 2..8
      * @param grid the grid of every layer, or null for {@link Grid#defaultFor} each layer's bits
      * @param activationBits input bits, 2..8, or 32 for float inputs
+     * @param groupSize weights per scale along a channel (or table row), 0 for one per channel
+     * @param tableBits bits of weight tables (token and position embeddings), 32 to leave them float
      */
-    public record Defaults(int bits, Grid grid, int activationBits) {
+    public record Defaults(int bits, Grid grid, int activationBits, int groupSize, int tableBits) {
 
         /** Validates the bit widths. */
         public Defaults {
@@ -78,6 +91,32 @@ public final class LayerSelector {
             if (activationBits != LayerSettings.FLOAT_INPUTS) {
                 QuantizerSpec.checkBits(activationBits);
             }
+            if (tableBits != LayerSettings.FLOAT_INPUTS) {
+                QuantizerSpec.checkBits(tableBits);
+            }
+            if (groupSize < 0) {
+                throw new IllegalArgumentException("group size must be 0 (per channel) or positive, got " + groupSize);
+            }
+        }
+
+        /**
+         * Weights-only defaults with one scale per channel and float tables.
+         *
+         * @param bits weight bits
+         * @param grid the grid, or null for the default of the bits
+         * @param activationBits input bits, or 32
+         */
+        public Defaults(int bits, Grid grid, int activationBits) {
+            this(bits, grid, activationBits, 0, LayerSettings.FLOAT_INPUTS);
+        }
+
+        /**
+         * Whether weight tables are quantized.
+         *
+         * @return true when table bits are below 32
+         */
+        public boolean quantizesTables() {
+            return tableBits != LayerSettings.FLOAT_INPUTS;
         }
     }
 
@@ -100,23 +139,34 @@ public final class LayerSelector {
      */
     public List<LayerSettings> select(List<LayerCandidate> candidates, Defaults defaults) {
         List<LayerSettings> settings = new ArrayList<>(candidates.size());
-        int last = candidates.size() - 1;
+        int first = -1;
+        int last = -1;
+        for (int i = 0; i < candidates.size(); i++) {
+            if (!candidates.get(i).table()) {
+                first = first < 0 ? i : first;
+                last = i;
+            }
+        }
         for (int i = 0; i < candidates.size(); i++) {
             LayerCandidate c = candidates.get(i);
-            if (!accepts(c)) {
+            if (!accepts(c) || (c.table() && !defaults.quantizesTables())) {
                 settings.add(null);
                 continue;
             }
-            int layerBits = defaults.bits();
+            int layerBits = c.table() ? defaults.tableBits() : defaults.bits();
             Integer override = overrideFor(c.path());
             if (override != null) {
                 layerBits = override;
-            } else if (keepFirstAndLastAt8Bits && (i == 0 || i == last)) {
+            } else if (keepFirstAndLastAt8Bits && (i == first || i == last)) {
                 layerBits = 8;
             }
             Grid grid = defaults.grid() != null ? defaults.grid() : Grid.defaultFor(layerBits);
-            QuantizerSpec spec = QuantizerSpec.of(layerBits, scaleGranularity, exponentGranularity).withGrid(grid);
-            settings.add(new LayerSettings(spec, defaults.activationBits()));
+            QuantizerSpec spec = QuantizerSpec.of(layerBits, scaleGranularity, exponentGranularity)
+                    .withGrid(grid)
+                    .withGroupSize(defaults.groupSize());
+            // a table's inputs are row indices: never quantized
+            int inputBits = c.table() ? LayerSettings.FLOAT_INPUTS : defaults.activationBits();
+            settings.add(new LayerSettings(spec, inputBits, c.table()));
         }
         return settings;
     }

@@ -135,7 +135,9 @@ class LayerwiseCalibrationTest {
             // float output, weight 0 must grow from 0.1 to 0.4. The exponent is frozen so that the
             // latent weights alone must make the move (with a learned exponent the grid phase also
             // reshapes the grid for this shift, and the outcome varied with the thread count)
-            // Over input draws with seeds 1-6 weight 0 moved 2-3 levels and the loss fell 4.6-6.0x
+            // The draw is seeded, so the outcome is the same in every run. Over input draws with seeds
+            // 1-30, weight 0 moved 2-3 levels and the loss fell 4.0-6.2x in 28; seed 9 fell 3.95x and
+            // with seed 17 calibration ended above the data-free loss and kept the data-free codes
             NDArray quantizedInputs = floatInputs.mul(manager.create(new float[] {0.25f, 1, 1, 1}));
             LayerSetup setup = new LayerSetup(layer.getQuantizer());
             QuantizedWeights dataFree =
@@ -144,7 +146,8 @@ class LayerwiseCalibrationTest {
                     new LayerwiseCalibration(new CalibrationSettings(400, 64, 5e-3f, 1e-3f, 1e-2f, 1e-2f, 7));
             LayerwiseCalibration.Reconstructed r =
                     optimizer.reconstruct(
-                            layer.getQuantizer(), setup, quantizedInputs, floatInputs, Method.NUPES_FIXED_EXPONENT, 0,
+                            layer.getQuantizer(), setup, new LayerSamples(quantizedInputs, floatInputs, null),
+                            Method.NUPES_FIXED_EXPONENT, 0,
                             manager);
             int moved = r.weights().getCodes()[0] - dataFree.getCodes()[0];
             assertTrue(moved >= 2, "weight 0 moved " + moved + " level(s): " + dataFree.getCodes()[0] + " -> "

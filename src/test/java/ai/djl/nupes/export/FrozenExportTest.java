@@ -221,7 +221,7 @@ class FrozenExportTest {
     void aWrongFormatVersionIsRefused(@TempDir Path tmp) throws Exception {
         Path dir = export(TestModel.MLP, 4, tmp.resolve("mlp"), null);
         Path manifest = dir.resolve(Manifest.FILE);
-        Files.writeString(manifest, Files.readString(manifest).replace("\"formatVersion\": 2", "\"formatVersion\": 7"));
+        Files.writeString(manifest, Files.readString(manifest).replace("\"formatVersion\": " + Manifest.FORMAT_VERSION, "\"formatVersion\": 7"));
         Exception e = assertThrows(Exception.class, () -> load(dir));
         String message = messages(e);
         assertTrue(message.contains("manifest.json") && message.contains("format version 7"), message);

@@ -2,6 +2,7 @@ package ai.djl.nupes.export;
 
 import ai.djl.nupes.format.Manifest;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -20,6 +21,8 @@ public final class ExportOptions {
     private final boolean overwrite;
     private final String decode;
     private final Manifest.Accuracy accuracy;
+    private final java.util.List<java.nio.file.Path> files;
+    private final Map<String, String> servingProperties;
 
     private ExportOptions(Builder b) {
         this.modelName = b.modelName;
@@ -28,6 +31,8 @@ public final class ExportOptions {
         this.overwrite = b.overwrite;
         this.decode = b.decode;
         this.accuracy = b.accuracy;
+        this.files = java.util.List.copyOf(b.files);
+        this.servingProperties = Map.copyOf(b.servingProperties);
     }
 
     /**
@@ -63,6 +68,14 @@ public final class ExportOptions {
         return accuracy;
     }
 
+    java.util.List<java.nio.file.Path> files() {
+        return files;
+    }
+
+    Map<String, String> servingProperties() {
+        return servingProperties;
+    }
+
     /** Builds {@link ExportOptions}. */
     public static final class Builder {
         private String modelName;
@@ -71,8 +84,39 @@ public final class ExportOptions {
         private boolean overwrite;
         private String decode = "cached";
         private Manifest.Accuracy accuracy;
+        private final java.util.List<java.nio.file.Path> files = new java.util.ArrayList<>();
+        private final Map<String, String> servingProperties = new LinkedHashMap<>();
 
         Builder() {}
+
+        /**
+         * Copies a file the model needs at load time (a tokenizer, a vocabulary) into the
+         * directory under its own name; the manifest records its SHA-256 and loading checks it.
+         *
+         * @param file the file
+         * @return this builder
+         */
+        public Builder optFile(java.nio.file.Path file) {
+            this.files.add(Objects.requireNonNull(file, "file"));
+            return this;
+        }
+
+        /**
+         * Adds a line to the frozen directory's {@code serving.properties} (for example a
+         * translator's options: {@code pooling=mean}); the keys this exporter writes itself
+         * ({@code engine}, {@code blockFactory}, {@code option.modelName}) cannot be replaced.
+         *
+         * @param key the key
+         * @param value the value
+         * @return this builder
+         */
+        public Builder optServingProperty(String key, String value) {
+            if (List.of("engine", "blockFactory", "option.modelName").contains(key)) {
+                throw new IllegalArgumentException("serving.properties key '" + key + "' is written by the exporter");
+            }
+            servingProperties.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
 
         /**
          * Names the parameter file prefix (default: the directory name).

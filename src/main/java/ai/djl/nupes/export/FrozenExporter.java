@@ -182,9 +182,24 @@ public final class FrozenExporter {
                         + "engine=" + engineName(model) + '\n'
                         + "blockFactory=" + FrozenBlockFactory.class.getName() + '\n'
                         + "option.modelName=" + name + '\n';
+        // the architecture's keys (and with them any translator options of the source directory)
+        // carry over, so the frozen model loads like its source; explicit properties win
+        Map<String, String> keys = new LinkedHashMap<>(architecture.arguments());
+        keys.putAll(options.servingProperties());
+        StringBuilder extra = new StringBuilder();
+        keys.forEach((k, v) -> extra.append(k).append('=').append(v).append('\n'));
+        serving += extra;
         Files.writeString(tmp.resolve(SERVING), serving, StandardCharsets.UTF_8);
         Map<String, String> files = new LinkedHashMap<>();
         files.put(paramsFile, Checksums.sha256(tmp.resolve(paramsFile)));
+        for (Path f : options.files()) {
+            String fileName = f.getFileName().toString();
+            if (files.containsKey(fileName) || fileName.equals(Manifest.FILE) || fileName.equals(SERVING)) {
+                throw new IOException(f + ": a file named " + fileName + " is already in the export");
+            }
+            Files.copy(f, tmp.resolve(fileName));
+            files.put(fileName, Checksums.sha256(tmp.resolve(fileName)));
+        }
         var report = quantized.getReport();
         Manifest manifest =
                 new Manifest(

@@ -39,6 +39,7 @@ public final class NupesCli {
                     "  bench-integer [--models ...] [--presets W8A8,W4A8,W4A4] [--method powerquant-layer] [--images 256]",
                     "                                         integer kernels vs the float path: kernel"
                             + " throughput, then frozen models on both paths",
+                    ai.djl.nupes.bench.embedding.BenchEmbeddingCommand.USAGE,
                     "  zoo                                    rewrite zoo-configs/ (float + frozen NUPES W4/W3)",
                     "  train <mlp|cnn|resnet|transformer|all> retrain a test model on the full"
                             + " Fashion-MNIST into test-models/",
@@ -71,6 +72,9 @@ public final class NupesCli {
                 break;
             case "bench-integer":
                 benchInteger(new Options(rest));
+                break;
+            case "bench-embedding":
+                ai.djl.nupes.bench.embedding.BenchEmbeddingCommand.run(rest);
                 break;
             case "zoo":
                 ZooWriter.write(NupesModelZoo.directory(), Arrays.asList(TestModel.values()), new int[] {4, 3});

@@ -82,13 +82,13 @@ public final class EmbeddingBench {
      * Group sizes this checkout's library supports: 0 = one scale per output channel. Group-wise
      * scales (64, 128) are wired in {@link #configFor}.
      */
-    public static final Set<Integer> SUPPORTED_GROUP_SIZES = Set.of(0);
+    public static final Set<Integer> SUPPORTED_GROUP_SIZES = Set.of(0, 32, 64, 128);
 
     /**
      * Embedding bits this checkout's library supports: 32 = float token/position embeddings (only
      * Linear layers are quantized). Quantized embeddings are wired in {@link #configFor}.
      */
-    public static final Set<Integer> SUPPORTED_EMBEDDING_BITS = Set.of(32);
+    public static final Set<Integer> SUPPORTED_EMBEDDING_BITS = Set.of(32, 8, 4, 3, 2);
 
     private static final int PROBE = 16;
     private static final String PYTORCH = "PyTorch";
@@ -106,18 +106,16 @@ public final class EmbeddingBench {
      */
     public record RowSpec(Method method, int wbits, int groupSize, int embeddingBits) {
 
-        /** Checks the values and refuses what this checkout's library cannot do yet. */
+        /** Checks the values against the group sizes and table widths the bench runs. */
         public RowSpec {
             Objects.requireNonNull(method, "method");
             if (!SUPPORTED_GROUP_SIZES.contains(groupSize)) {
-                throw new IllegalArgumentException("group_size " + groupSize + " is not supported yet: this"
-                        + " checkout's NupesConfig has no group-wise scales; supported: " + SUPPORTED_GROUP_SIZES
-                        + " (0 = one scale per output channel)");
+                throw new IllegalArgumentException("group_size " + groupSize + " is not one the bench runs: "
+                        + SUPPORTED_GROUP_SIZES + " (0 = one scale per output channel)");
             }
             if (!SUPPORTED_EMBEDDING_BITS.contains(embeddingBits)) {
-                throw new IllegalArgumentException("embedding_bits " + embeddingBits + " is not supported yet:"
-                        + " the library quantizes Linear layers only; supported: " + SUPPORTED_EMBEDDING_BITS
-                        + " (32 = float embeddings)");
+                throw new IllegalArgumentException("embedding_bits " + embeddingBits + " is not one the bench runs: "
+                        + SUPPORTED_EMBEDDING_BITS + " (32 = float embeddings)");
             }
         }
 
@@ -461,11 +459,13 @@ public final class EmbeddingBench {
      * @return the config
      */
     static NupesConfig configFor(RowSpec spec, long seed, Settings settings, Iterable<NDList> calibration) {
-        NupesConfig.Builder b = NupesConfig.builder().optMethod(spec.method()).setBits(spec.wbits()).optSeed(seed);
-        // spec.groupSize(): 0 = per-channel scales, the library default (group-wise: wire it here)
-        // spec.embeddingBits(): 32 = float embeddings, the library default (quantized: wire it here)
+        NupesConfig.Builder b = NupesConfig.builder().optMethod(spec.method()).setBits(spec.wbits()).optSeed(seed)
+                .optGroupSize(spec.groupSize())
+                .optEmbeddingBits(spec.embeddingBits());
         if (spec.method().needsCalibrationData()) {
+            // input 1 is the attention mask: padded positions enter no loss and no input range
             b.optCalibrationData(calibration)
+                    .optPaddingMask(1)
                     .optCalibrationSamples(settings.calibrationSentences)
                     .optBatchSize(NupesConfig.DEFAULT_BATCH_SIZE);
             if (settings.iterations > 0) {
@@ -541,9 +541,8 @@ public final class EmbeddingBench {
                     Manifest manifest = FrozenExporter.export(q, dir, ExportOptions.builder()
                             .optModelName(MiniLmArtifacts.MODEL)
                             .optArchitecture(BertBlockFactory.class.getName(), config.toArguments())
+                            .optFile(tokenizerFile)
                             .build());
-                    // the exporter writes no tokenizer; Criteria<String, float[]> reads it from the directory
-                    Files.copy(tokenizerFile, dir.resolve(BertImporter.TOKENIZER_FILE));
                     fileBytes = Files.size(dir.resolve(manifest.paramsFile()));
                     try (ZooModel<String, float[]> frozen = djlEmbedding(dir)) {
                         bitsPerWeight = bitsPerWeight(frozen.getBlock(), manifest);

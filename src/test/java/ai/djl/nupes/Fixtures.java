@@ -60,4 +60,38 @@ public final class Fixtures {
             throws Exception {
         return FashionMnistIdx.prepared(manager, FashionMnistIdx.BUNDLED_DIRECTORY, split, 64);
     }
+
+    /**
+     * Every message of an exception and its causes, joined, for asserting what a failure names.
+     *
+     * @param e the exception
+     * @return {@code Class: message | Class: message | ...}
+     */
+    public static String messages(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            sb.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage()).append(" | ");
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The first position of a byte pattern.
+     *
+     * @param haystack the bytes searched
+     * @param needle the pattern
+     * @return its offset, or -1
+     */
+    public static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
 }

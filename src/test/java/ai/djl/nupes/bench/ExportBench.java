@@ -117,7 +117,7 @@ public final class ExportBench {
                         floatLatency[0],
                         frozenLatency[1],
                         floatLatency[1],
-                        peakRssMb()));
+                        ProcessMemory.peakRssMb()));
             }
         }
         Files.createDirectories(out.toAbsolutePath().getParent());
@@ -202,16 +202,4 @@ public final class ExportBench {
         }
     }
 
-    private static double peakRssMb() {
-        try {
-            for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return Double.NaN;
-        }
-        return Double.NaN;
-    }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDList;
+import ai.djl.nupes.Fixtures;
 import ai.djl.nupes.Method;
 import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
@@ -67,13 +68,6 @@ class ExportSafetyTest {
         return out;
     }
 
-    private static String messages(Throwable e) {
-        StringBuilder sb = new StringBuilder();
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            sb.append(t.getMessage()).append(" | ");
-        }
-        return sb.toString();
-    }
 
     @Test
     void overwriteRefusesADirectoryWithUnrelatedFilesAndLeavesItIntact(@TempDir Path tmp) throws Exception {
@@ -159,7 +153,7 @@ class ExportSafetyTest {
         for (ByteOrder order : new ByteOrder[] {ByteOrder.LITTLE_ENDIAN, ByteOrder.BIG_ENDIAN}) {
             ByteBuffer pattern = ByteBuffer.allocate(12).order(order);
             pattern.putFloat(values[0]).putFloat(values[1]).putFloat(values[2]);
-            at = indexOf(bytes, pattern.array());
+            at = Fixtures.indexOf(bytes, pattern.array());
             if (at >= 0) {
                 break;
             }
@@ -168,7 +162,7 @@ class ExportSafetyTest {
         bytes[at + 1] ^= 0x40;
         Files.write(params, bytes);
         Exception e = assertThrows(Exception.class, () -> FrozenExportTest.load(dir).close());
-        String message = messages(e);
+        String message = Fixtures.messages(e);
         assertTrue(message.contains("resnet-0000.params") && message.contains("checksum mismatch")
                 && message.contains("'" + gamma + "'"), message);
     }
@@ -178,7 +172,7 @@ class ExportSafetyTest {
         Path dir = exported(TestModel.MLP, tmp.resolve("mlp"));
         Exception e = assertThrows(Exception.class, () -> Criteria.builder().setTypes(NDList.class, NDList.class)
                 .optModelPath(dir).optArgument("decode", "lazy").build().loadModel().close());
-        String message = messages(e);
+        String message = Fixtures.messages(e);
         assertTrue(message.contains("decode=lazy") && message.contains("each-forward"), message);
     }
 
@@ -191,21 +185,9 @@ class ExportSafetyTest {
         first.getAsJsonArray("exponents").set(0, new com.google.gson.JsonPrimitive(0.5f));
         Files.writeString(file, manifest.toString(), StandardCharsets.UTF_8);
         Exception e = assertThrows(Exception.class, () -> FrozenExportTest.load(dir).close());
-        String message = messages(e);
+        String message = Fixtures.messages(e);
         assertTrue(message.contains("'exponents'") && message.contains("differ from the manifest")
                 && message.contains(first.get("path").getAsString()), message);
     }
 
-    private static int indexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
-    }
 }

@@ -200,7 +200,7 @@ class FrozenExportTest {
         byte[] bytes = Files.readAllBytes(params);
         Files.write(params, Arrays.copyOf(bytes, bytes.length / 2));
         Exception e = assertThrows(Exception.class, () -> load(dir));
-        String message = messages(e);
+        String message = Fixtures.messages(e);
         assertTrue(message.contains("mlp-0000.params") && message.contains("truncated"), message);
     }
 
@@ -212,7 +212,7 @@ class FrozenExportTest {
         bytes[bytes.length - 2] ^= 0x10; // inside the last tensor: the last Linear's bias
         Files.write(params, bytes);
         Exception e = assertThrows(Exception.class, () -> load(dir));
-        String message = messages(e);
+        String message = Fixtures.messages(e);
         assertTrue(message.contains("cnn-0000.params") && message.contains("checksum")
                 && message.contains("11Linear") && message.contains("bias"), message);
     }
@@ -223,7 +223,7 @@ class FrozenExportTest {
         Path manifest = dir.resolve(Manifest.FILE);
         Files.writeString(manifest, Files.readString(manifest).replace("\"formatVersion\": " + Manifest.FORMAT_VERSION, "\"formatVersion\": 7"));
         Exception e = assertThrows(Exception.class, () -> load(dir));
-        String message = messages(e);
+        String message = Fixtures.messages(e);
         assertTrue(message.contains("manifest.json") && message.contains("format version 7"), message);
     }
 
@@ -240,11 +240,11 @@ class FrozenExportTest {
             scales = first.getParameters().get("scales").getArray().toFloatArray();
         }
         byte[] pattern = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN).putFloat(scales[0]).putFloat(scales[1]).array();
-        int at = indexOf(bytes, pattern);
+        int at = Fixtures.indexOf(bytes, pattern);
         ByteOrder order = ByteOrder.BIG_ENDIAN;
         if (at < 0) {
             pattern = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(scales[0]).putFloat(scales[1]).array();
-            at = indexOf(bytes, pattern);
+            at = Fixtures.indexOf(bytes, pattern);
             order = ByteOrder.LITTLE_ENDIAN;
         }
         assertTrue(at >= 0, "scales not found in the file");
@@ -266,7 +266,7 @@ class FrozenExportTest {
         manifest.getAsJsonObject("files").addProperty("mlp-0000.params", ai.djl.nupes.format.Checksums.sha256(params));
         Files.writeString(dir.resolve(Manifest.FILE), manifest.toString(), StandardCharsets.UTF_8);
         Exception e = assertThrows(Exception.class, () -> load(dir));
-        String message = messages(e);
+        String message = Fixtures.messages(e);
         assertTrue(message.contains("'scales'") && message.contains("NaN") && message.contains("02Linear"), message);
     }
 
@@ -283,25 +283,4 @@ class FrozenExportTest {
         return null;
     }
 
-    private static int indexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
-    }
-
-    private static String messages(Throwable e) {
-        StringBuilder sb = new StringBuilder();
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            sb.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage()).append(" | ");
-        }
-        assertFalse(sb.length() == 0);
-        return sb.toString();
-    }
 }

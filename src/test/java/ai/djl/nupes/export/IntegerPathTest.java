@@ -108,7 +108,7 @@ class IntegerPathTest {
     void aWeightOnlyModelRefusesTheIntegerPathNamingTheLayer(@TempDir Path tmp) throws Exception {
         Path dir = export(TestModel.MLP, NupesConfig.builder().setBits(4).build(), tmp.resolve("mlp"));
         Exception e = assertThrows(Exception.class, () -> load(dir, "integer").close());
-        String message = messages(e);
+        String message = Fixtures.messages(e);
         assertTrue(message.contains("layer '") && message.contains("inputs are not quantized"), message);
         try (ZooModel<NDList, NDList> ok = load(dir, "float")) {
             assertTrue(ok.getBlock().isInitialized());
@@ -120,15 +120,8 @@ class IntegerPathTest {
         Path dir = export(TestModel.MLP, NupesConfig.builder().optPreset("W8A8").optCalibrationSamples(64).optCalibrationData(Fixtures.calibrationData()).build(),
                 tmp.resolve("mlp"));
         Exception e = assertThrows(Exception.class, () -> load(dir, "int8").close());
-        String message = messages(e);
+        String message = Fixtures.messages(e);
         assertTrue(message.contains("path=int8") && message.contains("float, integer"), message);
     }
 
-    private static String messages(Throwable t) {
-        StringBuilder sb = new StringBuilder();
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            sb.append(c.getMessage()).append(" | ");
-        }
-        return sb.toString();
-    }
 }

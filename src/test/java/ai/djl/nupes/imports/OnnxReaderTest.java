@@ -198,7 +198,7 @@ class OnnxReaderTest {
         assertTrue(e.getMessage().contains("truncated"), e.getMessage());
 
         // cut inside the word embedding's raw data: the error points into the initializer
-        int cut = indexOf(miniLm, "embeddings.word_embeddings.weight".getBytes()) + 1000;
+        int cut = found(miniLm, "embeddings.word_embeddings.weight".getBytes()) + 1000;
         ByteBuffer inner = ByteBuffer.wrap(miniLm, 0, cut).slice();
         MalformedModelException e2 =
                 assertThrows(MalformedModelException.class, () -> OnnxReader.read(inner));
@@ -270,16 +270,12 @@ class OnnxReaderTest {
         assertTrue(m.getMessage().contains("byte offset"), m.getMessage());
     }
 
-    private static int indexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
+
+    private static int found(byte[] haystack, byte[] needle) {
+        int at = ai.djl.nupes.Fixtures.indexOf(haystack, needle);
+        if (at < 0) {
+            throw new IllegalStateException("not found");
         }
-        throw new IllegalStateException("not found");
+        return at;
     }
 }

@@ -1,6 +1,7 @@
 package ai.djl.nupes.bench.embedding;
 
 import ai.djl.nupes.Method;
+import ai.djl.nupes.bench.ProcessMemory;
 
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -51,7 +52,7 @@ public final class BenchEmbeddingCommand {
         if (!result.latency().isEmpty()) {
             System.out.println(EmbeddingBook.latencyToMarkdown(result.latency()));
         }
-        System.out.printf(Locale.ROOT, "peak RSS %.0f MB; %.1f min in all%n", EmbeddingBench.peakRssMb(),
+        System.out.printf(Locale.ROOT, "peak RSS %.0f MB; %.1f min in all%n", ProcessMemory.peakRssMb(),
                 (System.nanoTime() - start) / 6e10);
         System.out.println("rows merged into " + s.out.toAbsolutePath()
                 + (result.latency().isEmpty() ? "" : "; latency written to " + s.latencyOut.toAbsolutePath()));

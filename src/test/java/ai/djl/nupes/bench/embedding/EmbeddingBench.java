@@ -13,6 +13,7 @@ import ai.djl.nupes.Method;
 import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.QuantizedModel;
+import ai.djl.nupes.bench.ProcessMemory;
 import ai.djl.nupes.export.ExportOptions;
 import ai.djl.nupes.export.FrozenExporter;
 import ai.djl.nupes.format.Manifest;
@@ -505,7 +506,7 @@ public final class EmbeddingBench {
         deleteTree(dir);
         EmbeddingRow row = new EmbeddingRow(MiniLmArtifacts.MODEL, "float", PYTORCH, 32, 0, 32, 1, 1, 1, 1,
                 ref.mrr(), ref.mrr(), 0, 32, bytes, 8.0 * bytes / ref.parameters(), 0, null, null, null, null,
-                routeCos, ref.embeddings().eval().length, ref.embeddings().glosses().length, 0, peakRssMb());
+                routeCos, ref.embeddings().eval().length, ref.embeddings().glosses().length, 0, ProcessMemory.peakRssMb());
         logRow(row);
         return row;
     }
@@ -569,7 +570,7 @@ public final class EmbeddingBench {
                 spread ? spreadOf(scores, Scores::cosMean) : null, spread ? spreadOf(scores, Scores::cosP5) : null,
                 spread ? spreadOf(scores, Scores::overlap) : null, spread ? spreadOf(scores, Scores::mrr) : null,
                 criteriaCosMin, texts.eval().size(), texts.glosses().size(),
-                spec.method().needsCalibrationData() ? s.calibrationSentences : 0, peakRssMb());
+                spec.method().needsCalibrationData() ? s.calibrationSentences : 0, ProcessMemory.peakRssMb());
         logRow(row);
         return row;
     }
@@ -620,7 +621,7 @@ public final class EmbeddingBench {
         EmbeddingRow row = new EmbeddingRow(MiniLmArtifacts.MODEL, method, ORT, wbits, 0, embeddingBits, 1,
                 sc.cosMean(), sc.cosP5(), sc.overlap(), sc.mrr(), ref.mrr(), ref.mrr() - sc.mrr(),
                 8.0 * bytes / ref.parameters(), bytes, 8.0 * bytes / ref.parameters(), 0, null, null, null, null,
-                routeCos, texts.eval().size(), texts.glosses().size(), 0, peakRssMb());
+                routeCos, texts.eval().size(), texts.glosses().size(), 0, ProcessMemory.peakRssMb());
         logRow(row);
         return row;
     }
@@ -770,23 +771,6 @@ public final class EmbeddingBench {
         return all.subList(0, n);
     }
 
-    /**
-     * The process's peak resident memory ({@code VmHWM} of {@code /proc/self/status}).
-     *
-     * @return MB, or NaN where unreadable
-     */
-    public static double peakRssMb() {
-        try {
-            for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return Double.NaN;
-        }
-        return Double.NaN;
-    }
 
     private static double since(long start) {
         return (System.nanoTime() - start) / 1e9;

@@ -55,8 +55,7 @@ public final class InputCalibration {
             NDManager manager) {
         try (NDManager unit = manager.newSubManager()) {
             NDArray inputs = LayerInputs.capture(root, layer, data, unit);
-            return of(LayerSamples.tokenValues(inputs, LayerSamples.of(inputs, inputs, data.mask()).mask()), bits,
-                    estimator);
+            return of(LayerSamples.tokenValues(inputs, LayerSamples.maskFor(inputs, data.mask())), bits, estimator);
         }
     }
 

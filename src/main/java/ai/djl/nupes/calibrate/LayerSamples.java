@@ -20,19 +20,18 @@ import ai.djl.nupes.autograd.Scalars;
 record LayerSamples(NDArray quantized, NDArray floats, NDArray mask) {
 
     /**
-     * Pairs captured inputs with the calibration data's token mask when it fits their first two
-     * axes.
+     * The calibration data's token mask when it fits a layer's inputs (their first two axes are
+     * the mask's {@code (N, T)}), else null.
      *
-     * @param quantized inputs in the quantized-prefix model
-     * @param floats inputs in the float model
+     * @param inputs a layer's captured inputs
      * @param mask the data's token mask, or null
-     * @return the samples
+     * @return the mask or null
      */
-    static LayerSamples of(NDArray quantized, NDArray floats, NDArray mask) {
-        Shape s = quantized.getShape();
+    static NDArray maskFor(NDArray inputs, NDArray mask) {
+        Shape s = inputs.getShape();
         boolean fits = mask != null && s.dimension() >= 3 && s.get(0) == mask.getShape().get(0)
                 && s.get(1) == mask.getShape().get(1);
-        return new LayerSamples(quantized, floats, fits ? mask : null);
+        return fits ? mask : null;
     }
 
     /** The number of samples. */
@@ -54,14 +53,22 @@ record LayerSamples(NDArray quantized, NDArray floats, NDArray mask) {
         if (mask == null) {
             return squared.mean();
         }
-        long perPosition = squared.size() / (squared.getShape().get(0) * squared.getShape().get(1));
-        long[] dims = new long[squared.getShape().dimension()];
+        NDArray count = Scalars.mul(mask.sum(), (float) perPosition(squared));
+        return squared.mul(broadcastable(mask, squared)).sum().div(count);
+    }
+
+    /** Elements of an {@code (n, T, ...)} array per position: the product of its trailing axes. */
+    static long perPosition(NDArray values) {
+        return values.size() / (values.getShape().get(0) * values.getShape().get(1));
+    }
+
+    /** The mask reshaped to {@code (n, T, 1, …, 1)}, broadcastable over {@code values}. */
+    static NDArray broadcastable(NDArray mask, NDArray values) {
+        long[] dims = new long[values.getShape().dimension()];
         java.util.Arrays.fill(dims, 1);
         dims[0] = mask.getShape().get(0);
         dims[1] = mask.getShape().get(1);
-        NDArray m = mask.reshape(new Shape(dims));
-        NDArray count = Scalars.mul(mask.sum(), (float) perPosition);
-        return squared.mul(m).sum().div(count);
+        return mask.reshape(new Shape(dims));
     }
 
     /**

@@ -133,7 +133,7 @@ public final class LayerwiseCalibration {
                 layers.get(j).getQuantizer().setEnabled(j < index);
             }
             NDArray quantizedInputs = LayerInputs.capture(root, layer, data, unit);
-            NDArray mask = LayerSamples.of(quantizedInputs, quantizedInputs, data.mask()).mask();
+            NDArray mask = LayerSamples.maskFor(quantizedInputs, data.mask());
             // the input range comes from what the quantized prefix delivers, at real positions
             LayerSettings layerSettings = layer.getSettings();
             layer.setInputQuantizer(
@@ -386,13 +386,8 @@ public final class LayerwiseCalibration {
                 } else {
                     NDArray m = samples.mask().get(from + ":" + to);
                     m.attach(step);
-                    long perPosition = squared.size() / (squared.getShape().get(0) * squared.getShape().get(1));
-                    long[] dims = new long[squared.getShape().dimension()];
-                    java.util.Arrays.fill(dims, 1);
-                    dims[0] = m.getShape().get(0);
-                    dims[1] = m.getShape().get(1);
-                    sum += squared.mul(m.reshape(new ai.djl.ndarray.types.Shape(dims))).sum().getFloat();
-                    count += m.sum().getFloat() * (double) perPosition;
+                    sum += squared.mul(LayerSamples.broadcastable(m, squared)).sum().getFloat();
+                    count += m.sum().getFloat() * (double) LayerSamples.perPosition(squared);
                 }
             }
         }

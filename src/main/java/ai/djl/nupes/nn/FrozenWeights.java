@@ -95,7 +95,7 @@ public final class FrozenWeights {
             if (template.getClass() == ai.djl.nn.convolutional.Conv2d.class) {
                 return new FrozenConv2d(this);
             }
-            if (Wrappers.isQuantizable(template) || Wrappers.isTable(template) || template.getChildren().isEmpty()) {
+            if (Wrappers.isQuantizable(template) || template.getChildren().isEmpty()) { // a weight layer or a table
                 return new FrozenWeightBlock(this);
             }
             throw new IllegalArgumentException(

@@ -605,14 +605,9 @@ public final class BertGraphMapper {
                             + ", expected probabilities · values");
         }
         // heads back: (N, h, T, d) -> (N, T, h, d) -> (N, T, H)
-        String value = mix.outputs().get(0);
-        int[] perm = {0, 1, 2, 3};
-        OnnxNode next = single(dataConsumers(value));
-        while (next != null && next.opType().equals("Transpose")) {
-            perm = compose(perm, perm(next));
-            value = next.outputs().get(0);
-            next = single(dataConsumers(value));
-        }
+        Transposes t = followTransposes(mix.outputs().get(0));
+        int[] perm = t.perm();
+        OnnxNode next = t.next();
         if (!Arrays.equals(perm, HEADS_FIRST) || next == null || !next.opType().equals("Reshape")) {
             throw bad(
                     "the attention output '"
@@ -646,7 +641,22 @@ public final class BertGraphMapper {
                             + (shape == null ? "not built from constants" : shape)
                             + ')');
         }
-        String value = reshape.outputs().get(0);
+        Transposes t = followTransposes(reshape.outputs().get(0));
+        return new HeadSplit(reshape, shape.get(2).intValue(), t.value(), t.perm());
+    }
+
+    /**
+     * A run of Transpose nodes after a 4-d value.
+     *
+     * @param perm the composed permutation
+     * @param value the value after the last Transpose
+     * @param next the single consumer of that value, or null
+     */
+    private record Transposes(int[] perm, String value, OnnxNode next) {}
+
+    /** Follows the chain of single Transpose consumers of a 4-d value, composing them. */
+    private Transposes followTransposes(String start) throws MalformedModelException {
+        String value = start;
         int[] perm = {0, 1, 2, 3};
         OnnxNode next = single(dataConsumers(value));
         while (next != null && next.opType().equals("Transpose")) {
@@ -654,7 +664,7 @@ public final class BertGraphMapper {
             value = next.outputs().get(0);
             next = single(dataConsumers(value));
         }
-        return new HeadSplit(reshape, shape.get(2).intValue(), value, perm);
+        return new Transposes(perm, value, next);
     }
 
     private void requirePerm(HeadSplit s, int[] expected, String role)

@@ -56,8 +56,14 @@ final class FrozenDecoder implements AutoCloseable {
         offsets = manager.create(ByteBuffer.wrap(small), flat, DataType.UINT8);
         if (mode == FrozenWeights.DecodeMode.CACHED) {
             decoded = decode();
-            offsets.close();
+            // only decoding needs the codes and the row offsets
+            for (NDArray x : new NDArray[] {offsets, channelRows, positionRows, table}) {
+                x.close();
+            }
             offsets = null;
+            channelRows = null;
+            positionRows = null;
+            table = null;
         }
     }
 

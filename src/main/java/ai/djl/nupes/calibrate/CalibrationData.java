@@ -159,7 +159,7 @@ public final class CalibrationData implements AutoCloseable {
             all.attach(own);
             inputs.add(all);
         }
-        ModelFit.checkFinite(inputs);
+        checkFinite(inputs);
         return new CalibrationData(own, inputs);
     }
 
@@ -207,5 +207,37 @@ public final class CalibrationData implements AutoCloseable {
     @Override
     public void close() {
         manager.close();
+    }
+
+    /**
+     * Fails naming the first sample whose floating-point input holds NaN or an infinity.
+     *
+     * @param inputs the gathered inputs, first axis = sample
+     * @throws IllegalArgumentException naming the sample, the input and the value
+     */
+    private static void checkFinite(NDList inputs) {
+        for (int i = 0; i < inputs.size(); i++) {
+            NDArray x = inputs.get(i);
+            if (!x.getDataType().isFloating()) {
+                continue;
+            }
+            long n = x.getShape().get(0);
+            float[] bad =
+                    x.isNaN().logicalOr(x.isInfinite()).toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                            .reshape(n, -1).sum(new int[] {1}).toFloatArray();
+            for (int s = 0; s < bad.length; s++) {
+                if (bad[s] > 0) {
+                    float[] values = x.get(s).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+                    int at = 0;
+                    while (Float.isFinite(values[at])) {
+                        at++;
+                    }
+                    throw new IllegalArgumentException(
+                            "calibration sample " + s + " (input " + i + ", shape " + x.get(s).getShape() + ") holds "
+                                    + values[at] + " at flat index " + at + " (" + (int) bad[s]
+                                    + " non-finite value(s)); calibration inputs must be finite");
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,5 @@
 package ai.djl.nupes.calibrate;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
@@ -92,37 +91,5 @@ public final class ModelFit {
         }
         return "at or after layer '" + last + "' (its input: " + reached.get(last) + ')'
                 + (next == null ? "" : ", before layer '" + next + "'");
-    }
-
-    /**
-     * Fails naming the first sample whose floating-point input holds NaN or an infinity.
-     *
-     * @param inputs the gathered inputs, first axis = sample
-     * @throws IllegalArgumentException naming the sample, the input and the value
-     */
-    static void checkFinite(NDList inputs) {
-        for (int i = 0; i < inputs.size(); i++) {
-            NDArray x = inputs.get(i);
-            if (!x.getDataType().isFloating()) {
-                continue;
-            }
-            long n = x.getShape().get(0);
-            float[] bad =
-                    x.isNaN().logicalOr(x.isInfinite()).toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
-                            .reshape(n, -1).sum(new int[] {1}).toFloatArray();
-            for (int s = 0; s < bad.length; s++) {
-                if (bad[s] > 0) {
-                    float[] values = x.get(s).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
-                    int at = 0;
-                    while (Float.isFinite(values[at])) {
-                        at++;
-                    }
-                    throw new IllegalArgumentException(
-                            "calibration sample " + s + " (input " + i + ", shape " + x.get(s).getShape() + ") holds "
-                                    + values[at] + " at flat index " + at + " (" + (int) bad[s]
-                                    + " non-finite value(s)); calibration inputs must be finite");
-                }
-            }
-        }
     }
 }

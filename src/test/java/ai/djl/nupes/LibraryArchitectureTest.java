@@ -31,7 +31,8 @@ class LibraryArchitectureTest {
     private static final Map<String, Set<String>> FORBIDDEN =
             Map.of(
                     "autograd", Set.of("quantizer", "format", "nn", "transform", "calibrate", "export", "integer"),
-                    "quantizer", Set.of("format", "nn", "transform", "calibrate", "export", "integer"),
+                    "quantizer", Set.of("format", "nn", "transform", "calibrate", "export", "integer", "gptq"),
+                    "gptq", Set.of("format", "nn", "transform", "calibrate", "export", "integer", "imports"),
                     "format", Set.of("nn", "transform", "calibrate", "export", "integer"),
                     "integer", Set.of("nn", "transform", "calibrate", "export"),
                     "nn", Set.of("transform", "calibrate", "export", "integer"),

@@ -1,0 +1,82 @@
+package ai.djl.nupes.gptq;
+
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+
+/**
+ * Accumulates a layer's input Hessian {@code H = 2/n · Σ x xᵀ} over rows of inputs given batch by
+ * batch (a row is one token's or one convolution patch's input vector).
+ */
+public final class HessianAccumulator {
+
+    private final String layerName;
+    private final int columns;
+    private final DMatrixRMaj sum;
+    private long rows;
+
+    /**
+     * Creates an empty accumulator.
+     *
+     * @param layerName the layer, named in errors
+     * @param columns the input size K
+     */
+    public HessianAccumulator(String layerName, int columns) {
+        if (columns <= 0) {
+            throw new IllegalArgumentException("layer '" + layerName + "': input size " + columns);
+        }
+        this.layerName = layerName;
+        this.columns = columns;
+        this.sum = new DMatrixRMaj(columns, columns);
+    }
+
+    /**
+     * Adds rows of inputs.
+     *
+     * @param inputs row-major, {@code count × K}
+     * @param count the number of rows
+     * @throws IllegalArgumentException for a size mismatch or a non-finite input
+     */
+    public void add(float[] inputs, int count) {
+        if ((long) count * columns != inputs.length) {
+            throw new IllegalArgumentException(
+                    "layer '" + layerName + "': " + inputs.length + " input values are not " + count
+                            + " rows of " + columns);
+        }
+        DMatrixRMaj x = new DMatrixRMaj(count, columns);
+        double[] data = x.getData();
+        for (int i = 0; i < inputs.length; i++) {
+            if (!Float.isFinite(inputs[i])) {
+                throw new IllegalArgumentException(
+                        "layer '" + layerName + "': input row " + i / columns + " holds " + inputs[i]);
+            }
+            data[i] = inputs[i];
+        }
+        // Σ x xᵀ over rows = Xᵀ X
+        CommonOps_DDRM.multAddTransA(x, x, sum);
+        rows += count;
+    }
+
+    /**
+     * The number of rows added.
+     *
+     * @return n
+     */
+    public long rows() {
+        return rows;
+    }
+
+    /**
+     * Returns {@code 2/n · Σ x xᵀ}.
+     *
+     * @return a new K × K matrix
+     * @throws IllegalStateException when no row was added
+     */
+    public DMatrixRMaj hessian() {
+        if (rows == 0) {
+            throw new IllegalStateException("layer '" + layerName + "': no calibration input reached it");
+        }
+        DMatrixRMaj h = sum.copy();
+        CommonOps_DDRM.scale(2.0 / rows, h);
+        return h;
+    }
+}

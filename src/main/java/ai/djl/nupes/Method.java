@@ -18,7 +18,15 @@ public enum Method {
     /** NUPES with the exponent frozen at its data-free value: whole-grid weights only. */
     NUPES_FIXED_EXPONENT("nupes-fixed-a", true),
     /** NUPES: learned exponent and whole-grid weights on calibration data. */
-    NUPES("nupes", true);
+    NUPES("nupes", true),
+    /**
+     * GPTQ (Frantar et al.): column-by-column round-to-nearest on the uniform grid with the error
+     * fed back through the inverse input Hessian, layer by layer on the quantized prefix's inputs.
+     * Weights only. Needs calibration data.
+     */
+    GPTQ("gptq", true),
+    /** GPTQ on the power grid with the layer's data-free exponent. Needs calibration data. */
+    GPTQ_POWER("gptq-power", true);
 
     private final String id;
     private final boolean needsData;
@@ -60,7 +68,16 @@ public enum Method {
         }
         throw new IllegalArgumentException(
                 "unknown method '" + name + "'; expected one of uniform, powerquant-global,"
-                        + " powerquant-layer, learned-rounding, nupes-fixed-a, nupes");
+                        + " powerquant-layer, learned-rounding, nupes-fixed-a, nupes, gptq, gptq-power");
+    }
+
+    /**
+     * Whether the method is GPTQ, on either grid.
+     *
+     * @return true for {@code gptq} and {@code gptq-power}
+     */
+    public boolean isGptq() {
+        return this == GPTQ || this == GPTQ_POWER;
     }
 
     /** {@inheritDoc} */

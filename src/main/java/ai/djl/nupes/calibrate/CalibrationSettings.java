@@ -34,4 +34,13 @@ public record CalibrationSettings(
             }
         }
     }
+
+    /**
+     * GPTQ's settings: the reference's blocks of 128 and 1 % damping, with act-order.
+     *
+     * @return the options
+     */
+    public ai.djl.nupes.gptq.Gptq.Options gptqOptions() {
+        return ai.djl.nupes.gptq.Gptq.Options.defaults(true);
+    }
 }

@@ -56,14 +56,14 @@ public final class DataFreeCalibration {
     }
 
     /**
-     * The data-free method a weight table gets: uniform under uniform, per-layer PowerQuant under
+     * The data-free method a weight table gets: uniform under uniform and gptq, per-layer PowerQuant under
      * every other method (tables are read, not computed: our design).
      *
      * @param method the model's method
      * @return the table's method
      */
     static Method tableMethod(Method method) {
-        return method == Method.UNIFORM ? Method.UNIFORM : Method.POWERQUANT_LAYER;
+        return method == Method.UNIFORM || method == Method.GPTQ ? Method.UNIFORM : Method.POWERQUANT_LAYER;
     }
 
     /**

@@ -86,8 +86,8 @@ public final class LayerwiseCalibration {
      * @param root the model's root block (holding the wrapped layers)
      * @param layers the wrapped layers, in network order
      * @param data the calibration inputs
-     * @param method {@link Method#NUPES}, {@link Method#NUPES_FIXED_EXPONENT} or {@link
-     *     Method#LEARNED_ROUNDING}
+     * @param method {@link Method#NUPES}, {@link Method#NUPES_FIXED_EXPONENT}, {@link
+     *     Method#LEARNED_ROUNDING}, {@link Method#GPTQ} or {@link Method#GPTQ_POWER}
      * @param manager the manager for working arrays
      * @return one report per layer
      * @throws CancellationException when the thread is interrupted
@@ -105,11 +105,14 @@ public final class LayerwiseCalibration {
             l.getQuantizer().setEnabled(false);
         }
         List<LayerReport> reports = new ArrayList<>();
+        GptqCalibration gptq = new GptqCalibration(settings.gptqOptions());
         for (int i = 0; i < layers.size(); i++) {
             LayerQuantizer q = layers.get(i).getQuantizer();
             if (q.getSettings().table()) {
                 reports.add(DataFreeCalibration.quantizeLayer(q, DataFreeCalibration.tableMethod(method), null));
                 q.setEnabled(true);
+            } else if (method.isGptq()) {
+                reports.add(gptq.quantizeLayer(root, layers, i, data, method, manager));
             } else {
                 reports.add(optimizeLayer(root, layers, i, data, method, manager));
             }

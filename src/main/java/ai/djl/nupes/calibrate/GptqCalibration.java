@@ -1,0 +1,174 @@
+package ai.djl.nupes.calibrate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nupes.LayerReport;
+import ai.djl.nupes.Method;
+import ai.djl.nupes.gptq.Gptq;
+import ai.djl.nupes.gptq.HessianAccumulator;
+import ai.djl.nupes.nn.LayerQuantizer;
+import ai.djl.nupes.nn.QuantizedLayer;
+import ai.djl.nupes.quantizer.PowerQuantizer;
+import ai.djl.nupes.quantizer.QuantizedWeights;
+
+import org.ejml.data.DMatrixRMaj;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+
+/**
+ * GPTQ's sequential mode: each layer's Hessian comes from the inputs the already-quantized prefix
+ * delivers, over the real (unpadded) positions of the calibration data; then {@link Gptq} quantizes
+ * it and the next layer sees the result.
+ */
+final class GptqCalibration {
+
+    private static final Logger logger = LoggerFactory.getLogger(GptqCalibration.class);
+
+    private final Gptq.Options options;
+
+    GptqCalibration(Gptq.Options options) {
+        this.options = options;
+    }
+
+    /**
+     * Quantizes layer {@code index} with its prefix already quantized and enabled.
+     *
+     * @param root the model's root block
+     * @param layers all wrapped layers, in network order
+     * @param index the layer
+     * @param data the calibration data
+     * @param method {@link Method#GPTQ} or {@link Method#GPTQ_POWER}
+     * @param manager the manager for working arrays
+     * @return the layer's report: the GPTQ objective of round-to-nearest and of GPTQ as the loss
+     *     before and after
+     */
+    LayerReport quantizeLayer(
+            Block root, List<QuantizedLayer> layers, int index, CalibrationData data, Method method, NDManager manager) {
+        long start = System.nanoTime();
+        LayerQuantizer layer = layers.get(index).getQuantizer();
+        if (layer.getSettings().quantizesInputs()) {
+            throw new IllegalArgumentException(
+                    "layer '" + layer.getPath() + "': " + method + " quantizes weights only, but the layer's"
+                            + " settings ask for " + layer.getSettings().activationBits() + "-bit inputs");
+        }
+        for (int j = 0; j < layers.size(); j++) {
+            layers.get(j).getQuantizer().setEnabled(j < index);
+        }
+        LayerSetup setup = new LayerSetup(layer);
+        int columns = setup.perChannel;
+        HessianAccumulator accumulator = new HessianAccumulator(layer.getPath(), columns);
+        try (NDManager unit = manager.newSubManager()) {
+            NDArray inputs = LayerInputs.capture(root, layer, data, unit);
+            NDArray mask = LayerSamples.maskFor(inputs, data.mask());
+            Block floatLayer = layer.getFloatLayer();
+            if (floatLayer instanceof Linear) {
+                float[] rows = LayerSamples.tokenValues(inputs, mask);
+                accumulator.add(rows, rows.length / columns);
+            } else if (floatLayer instanceof Conv2d) {
+                PatchRows.add((Conv2d) floatLayer, inputs, accumulator);
+            } else {
+                throw new IllegalArgumentException(
+                        "layer '" + layer.getPath() + "': " + method + " quantizes Linear and Conv2d layers,"
+                                + " not " + floatLayer.getClass().getSimpleName());
+            }
+        }
+        DMatrixRMaj hessian = accumulator.hessian();
+        float[] exponents = method == Method.GPTQ ? new float[] {1f} : setup.exponents;
+        QuantizedWeights nearest =
+                PowerQuantizer.quantize(setup.path, setup.weights, setup.shape, setup.spec, exponents);
+        Gptq.Result result =
+                Gptq.quantize(setup.path, setup.weights, setup.shape, hessian, setup.spec, exponents, options);
+        QuantizedWeights q = result.weights();
+        layer.setQuantizedWeights(q);
+        layer.setEnabled(true);
+        double before = Gptq.objective(setup.weights, nearest.decode(), hessian);
+        double after = Gptq.objective(setup.weights, q.decode(), hessian);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        logger.info(
+                "{} [{}] W{}: a {}, H over {} rows, {} dead input(s), objective {} -> {}, {} s",
+                layer.getPath(),
+                method,
+                setup.spec.getBits(),
+                String.format("%.3f", DataFreeCalibration.mean(exponents)),
+                accumulator.rows(),
+                result.deadColumns(),
+                String.format("%.3e", before),
+                String.format("%.3e", after),
+                String.format("%.2f", seconds));
+        float exponent = DataFreeCalibration.mean(exponents);
+        return new LayerReport(
+                layer.getPath(),
+                setup.spec.getBits(),
+                exponent,
+                exponent,
+                DataFreeCalibration.relativeError(setup.weights, q.decode()),
+                before,
+                after,
+                seconds,
+                q.size(),
+                q.bitsPerWeight());
+    }
+
+    /** Unfolds 2-D convolution inputs into patch rows (in-channels × kernel positions). */
+    static final class PatchRows {
+
+        private PatchRows() {}
+
+        static void add(Conv2d conv, NDArray inputs, HessianAccumulator accumulator) {
+            if (conv.getGroups() != 1) {
+                throw new IllegalArgumentException(
+                        "gptq unfolds ungrouped convolutions only; this one has " + conv.getGroups() + " groups");
+            }
+            Shape s = inputs.getShape();
+            int n = (int) s.get(0);
+            int channels = (int) s.get(1);
+            int height = (int) s.get(2);
+            int width = (int) s.get(3);
+            int kh = (int) conv.getKernelShape().get(0);
+            int kw = (int) conv.getKernelShape().get(1);
+            int sh = (int) conv.getStride().get(0);
+            int sw = (int) conv.getStride().get(1);
+            int ph = (int) conv.getPadding().get(0);
+            int pw = (int) conv.getPadding().get(1);
+            int dh = (int) conv.getDilation().get(0);
+            int dw = (int) conv.getDilation().get(1);
+            int outH = (height + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+            int outW = (width + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+            int k = channels * kh * kw;
+            float[] x = inputs.toFloatArray();
+            int perImage = outH * outW;
+            float[] rows = new float[perImage * k];
+            for (int b = 0; b < n; b++) {
+                java.util.Arrays.fill(rows, 0f);
+                int base = b * channels * height * width;
+                for (int oy = 0; oy < outH; oy++) {
+                    for (int ox = 0; ox < outW; ox++) {
+                        int row = (oy * outW + ox) * k;
+                        for (int c = 0; c < channels; c++) {
+                            for (int ky = 0; ky < kh; ky++) {
+                                int iy = oy * sh - ph + ky * dh;
+                                if (iy < 0 || iy >= height) {
+                                    continue;
+                                }
+                                for (int kx = 0; kx < kw; kx++) {
+                                    int ix = ox * sw - pw + kx * dw;
+                                    if (ix >= 0 && ix < width) {
+                                        rows[row + (c * kh + ky) * kw + kx] =
+                                                x[base + (c * height + iy) * width + ix];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                accumulator.add(rows, perImage);
+            }
+        }
+    }
+}

@@ -7,6 +7,8 @@ import ai.djl.nupes.quantizer.QuantizerSpec;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
+import org.ejml.interfaces.linsol.LinearSolverDense;
 import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -323,24 +325,18 @@ public final class Gptq {
 
     private static DMatrixRMaj tryUpperInverseFactor(DMatrixRMaj damped) {
         int k = damped.numRows;
-        CholeskyDecomposition_F64<DMatrixRMaj> lower = DecompositionFactory_DDRM.chol(k, true);
-        DMatrixRMaj a = damped.copy();
-        if (!lower.decompose(a)) {
+        LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.chol(k);
+        if (!solver.setA(damped.copy())) {
             return null;
         }
-        DMatrixRMaj l = lower.getT(null);
-        for (int j = 0; j < k; j++) {
-            if (!(l.get(j, j) > 0) || !Double.isFinite(l.get(j, j))) {
+        // H⁻¹ from the Cholesky factor of H
+        DMatrixRMaj inverse = new DMatrixRMaj(k, k);
+        solver.invert(inverse);
+        for (double v : inverse.data) {
+            if (!Double.isFinite(v)) {
                 return null;
             }
         }
-        // H⁻¹ = L⁻ᵀ L⁻¹
-        DMatrixRMaj lInverse = l.copy();
-        if (!CommonOps_DDRM.invert(lInverse)) {
-            return null;
-        }
-        DMatrixRMaj inverse = new DMatrixRMaj(k, k);
-        CommonOps_DDRM.multTransA(lInverse, lInverse, inverse);
         CholeskyDecomposition_F64<DMatrixRMaj> upper = DecompositionFactory_DDRM.chol(k, false);
         if (!upper.decompose(inverse)) {
             return null;

@@ -7,8 +7,6 @@ import ai.djl.nupes.quantizer.QuantizerSpec;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
-import org.ejml.interfaces.linsol.LinearSolverDense;
 import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,7 +23,7 @@ import java.util.stream.IntStream;
  *   <li>optionally (act-order) the columns are visited by decreasing {@code H_ii};
  *   <li>{@code H += λ·I} with λ = damping · mean(diag H); when a factorization fails, λ grows tenfold
  *       (logged);
- *   <li>U = the upper Cholesky factor of {@code H⁻¹} ({@code H⁻¹ = UᵀU});
+ *   <li>U = the upper Cholesky factor of {@code H⁻¹} ({@code H⁻¹ = UᵀU}), from one factorization;
  *   <li>column by column, in blocks: {@code q = Q(w)}, {@code e = (w - q) / U_ii}, and every later
  *       column j gets {@code w_j -= e·U_ij} (inside the block at once, after it in one product).
  * </ol>
@@ -323,34 +321,68 @@ public final class Gptq {
                         + fraction + "; check its calibration inputs");
     }
 
+    /**
+     * The upper factor U of {@code H⁻¹ = UᵀU} from one Cholesky factorization: with J the reversal
+     * permutation and {@code JHJ = L Lᵀ}, {@code H⁻¹ = (J L⁻¹ J)ᵀ (J L⁻¹ J)} and {@code J L⁻¹ J} is
+     * upper triangular with a positive diagonal, so it is U (no explicit inverse of H).
+     */
     private static DMatrixRMaj tryUpperInverseFactor(DMatrixRMaj damped) {
         int k = damped.numRows;
-        LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.chol(k);
-        if (!solver.setA(damped.copy())) {
-            return null;
-        }
-        // H⁻¹ from the Cholesky factor of H
-        DMatrixRMaj inverse = new DMatrixRMaj(k, k);
-        solver.invert(inverse);
-        for (double v : inverse.data) {
-            if (!Double.isFinite(v)) {
-                return null;
+        DMatrixRMaj reversed = new DMatrixRMaj(k, k);
+        for (int i = 0; i < k; i++) {
+            for (int j = 0; j < k; j++) {
+                reversed.data[i * k + j] = damped.data[(k - 1 - i) * k + (k - 1 - j)];
             }
         }
-        CholeskyDecomposition_F64<DMatrixRMaj> upper = DecompositionFactory_DDRM.chol(k, false);
-        if (!upper.decompose(inverse)) {
+        CholeskyDecomposition_F64<DMatrixRMaj> lower = DecompositionFactory_DDRM.chol(k, true);
+        if (!lower.decompose(reversed)) {
             return null;
         }
-        DMatrixRMaj u = upper.getT(null);
+        DMatrixRMaj l = lower.getT(null);
         for (int j = 0; j < k; j++) {
-            if (!(u.get(j, j) > 0) || !Double.isFinite(u.get(j, j))) {
+            if (!(l.get(j, j) > 0) || !Double.isFinite(l.get(j, j))) {
                 return null;
             }
-            for (int i = j + 1; i < k; i++) {
-                u.set(i, j, 0);
+        }
+        invertLowerInPlace(l.data, k);
+        DMatrixRMaj u = new DMatrixRMaj(k, k);
+        for (int i = 0; i < k; i++) {
+            for (int j = i; j < k; j++) {
+                double v = l.data[(k - 1 - i) * k + (k - 1 - j)];
+                if (!Double.isFinite(v)) {
+                    return null;
+                }
+                u.data[i * k + j] = v;
             }
         }
         return u;
+    }
+
+    /**
+     * Inverts a lower-triangular row-major matrix in place, row by row: {@code X_i = (e_i - Σ_{m<i}
+     * L_im X_m) / L_ii}, each term a contiguous row update (cache-friendly where an element-wise
+     * inverse is not).
+     */
+    private static void invertLowerInPlace(double[] l, int k) {
+        double[] x = new double[k * k];
+        for (int i = 0; i < k; i++) {
+            int row = i * k;
+            x[row + i] = 1;
+            for (int m = 0; m < i; m++) {
+                double f = l[row + m];
+                if (f != 0) {
+                    int other = m * k;
+                    for (int j = 0; j <= m; j++) {
+                        x[row + j] -= f * x[other + j];
+                    }
+                }
+            }
+            double d = l[row + i];
+            for (int j = 0; j <= i; j++) {
+                x[row + j] /= d;
+            }
+        }
+        System.arraycopy(x, 0, l, 0, x.length);
     }
 
     private static DMatrixRMaj permuteColumns(DMatrixRMaj m, int[] order) {

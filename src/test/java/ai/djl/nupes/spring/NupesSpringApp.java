@@ -1,0 +1,18 @@
+package ai.djl.nupes.spring;
+
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+
+/** The example service; it scans only its own package. */
+@SpringBootApplication(scanBasePackages = "ai.djl.nupes.spring")
+public class NupesSpringApp {
+
+    /**
+     * Starts the service; {@code --nupes.model-dir=<frozen model directory>} is required.
+     *
+     * @param args Spring Boot arguments
+     */
+    public static void main(String[] args) {
+        SpringApplication.run(NupesSpringApp.class, args);
+    }
+}

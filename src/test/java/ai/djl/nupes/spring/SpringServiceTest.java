@@ -1,0 +1,243 @@
+package ai.djl.nupes.spring;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.inference.Predictor;
+import ai.djl.modality.Classifications;
+import ai.djl.modality.cv.Image;
+import ai.djl.modality.cv.ImageFactory;
+import ai.djl.ndarray.NDList;
+import ai.djl.nupes.Nupes;
+import ai.djl.nupes.NupesConfig;
+import ai.djl.nupes.Method;
+import ai.djl.nupes.QuantizedModel;
+import ai.djl.nupes.data.FashionMnistIdx;
+import ai.djl.nupes.data.IdxFiles;
+import ai.djl.nupes.export.ExportOptions;
+import ai.djl.nupes.export.FrozenExporter;
+import ai.djl.nupes.models.TestModel;
+import ai.djl.nupes.models.TestModels;
+import ai.djl.repository.zoo.ZooModel;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import javax.imageio.ImageIO;
+
+/**
+ * The Spring Boot example end to end on the loopback interface: concurrent classification equal to
+ * direct predictor calls, clear 400s for bad uploads, quantization from a request thread.
+ */
+@SpringBootTest(
+        classes = NupesSpringApp.class,
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "server.address=127.0.0.1")
+class SpringServiceTest {
+
+    private static final int CLIENTS = 8;
+    private static final int REQUESTS = 50;
+    private static final int IMAGES = 64;
+
+    private static Path frozenDir;
+
+    @DynamicPropertySource
+    static void modelDir(DynamicPropertyRegistry registry) {
+        registry.add("nupes.model-dir", () -> frozen().toString());
+    }
+
+    /** Quantizes the bundled CNN (data-free powerquant-layer, W4, seed 0) and exports it frozen, once. */
+    private static synchronized Path frozen() {
+        if (frozenDir == null) {
+            try {
+                Path root = Files.createTempDirectory("nupes-spring-");
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(root), "nupes-spring-cleanup"));
+                Path dir = root.resolve("cnn-w4");
+                try (ZooModel<NDList, NDList> model = TestModels.load(TestModel.CNN)) {
+                    QuantizedModel q = Nupes.quantize(model,
+                            NupesConfig.builder().optMethod(Method.POWERQUANT_LAYER).setBits(4).optSeed(0).build());
+                    FrozenExporter.export(q, dir, ExportOptions.builder().build());
+                }
+                frozenDir = dir;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return frozenDir;
+    }
+
+    private static void deleteTree(Path root) {
+        try (java.util.stream.Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a leftover temporary folder is harmless
+        }
+    }
+
+    @LocalServerPort int port;
+
+    @Autowired ZooModel<Image, Classifications> classifier;
+
+    private final HttpClient client = HttpClient.newHttpClient();
+
+    /** The first bundled test images as 28x28 grayscale PNGs, deterministic. */
+    private static List<byte[]> pngs(int count) throws IOException {
+        IdxFiles.Images images = IdxFiles.readImages(
+                FashionMnistIdx.BUNDLED_DIRECTORY.resolve(FashionMnistIdx.Split.TEST.imageFile()));
+        List<byte[]> out = new ArrayList<>();
+        int side = images.rows() * images.cols();
+        for (int i = 0; i < count; i++) {
+            byte[] pixels = new byte[side];
+            System.arraycopy(images.pixels(), i * side, pixels, 0, side);
+            out.add(png(images.cols(), images.rows(), pixels));
+        }
+        return out;
+    }
+
+    private static byte[] png(int width, int height, byte[] pixels) throws IOException {
+        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
+        img.getRaster().setDataElements(0, 0, width, height, pixels);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(img, "png", out);
+        return out.toByteArray();
+    }
+
+    private HttpResponse<String> post(String path, String fileName, String contentType, byte[] body)
+            throws IOException, InterruptedException {
+        String boundary = "nupes-boundary-7f3a";
+        ByteArrayOutputStream form = new ByteArrayOutputStream();
+        form.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fileName
+                + "\"\r\nContent-Type: " + contentType + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        form.write(body);
+        form.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(form.toByteArray()))
+                .build();
+        return client.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String rss() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return line.substring(6).trim();
+            }
+        }
+        return "unknown";
+    }
+
+    @Test
+    void concurrentClientsGetTheDirectPredictorsAnswers() throws Exception {
+        List<byte[]> pngs = pngs(IMAGES);
+        List<String> expected = new ArrayList<>();
+        try (Predictor<Image, Classifications> predictor = classifier.newPredictor()) {
+            for (byte[] png : pngs) {
+                Image image = ImageFactory.getInstance().fromInputStream(new ByteArrayInputStream(png));
+                NupesController.Classification c = NupesController.answer(predictor.predict(image));
+                expected.add(c.classIndex() + " " + c.probabilities());
+            }
+        }
+        String rssBefore = rss();
+        long start = System.nanoTime();
+        ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+        try {
+            List<Future<Integer>> futures = new ArrayList<>();
+            for (int c = 0; c < CLIENTS; c++) {
+                int clientId = c;
+                futures.add(pool.submit(() -> {
+                    int equal = 0;
+                    for (int r = 0; r < REQUESTS; r++) {
+                        int i = (clientId * REQUESTS + r) % IMAGES;
+                        HttpResponse<String> response = post("/classify", "img" + i + ".png", "image/png", pngs.get(i));
+                        assertEquals(200, response.statusCode(), response.body());
+                        JsonObject json = JsonParser.parseString(response.body()).getAsJsonObject();
+                        JsonArray p = json.getAsJsonArray("probabilities");
+                        List<Double> probabilities = new ArrayList<>();
+                        p.forEach(e -> probabilities.add(e.getAsDouble()));
+                        assertEquals(NupesModelConfiguration.CLASSES.get(json.get("classIndex").getAsInt()),
+                                json.get("className").getAsString());
+                        assertEquals(expected.get(i), json.get("classIndex").getAsInt() + " " + probabilities,
+                                "image " + i);
+                        equal++;
+                    }
+                    return equal;
+                }));
+            }
+            int equal = 0;
+            for (Future<Integer> f : futures) {
+                equal += f.get();
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertEquals(CLIENTS * REQUESTS, equal);
+            System.out.printf("spring /classify: %d clients x %d requests = %d answers, %d equal to the direct"
+                            + " predictor, %.2f s, VmRSS before %s, after %s%n",
+                    CLIENTS, REQUESTS, CLIENTS * REQUESTS, equal, seconds, rssBefore, rss());
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void aWrongSizeImageIsRejectedNamingTheExpectedSize() throws Exception {
+        HttpResponse<String> response = post("/classify", "small.png", "image/png", png(27, 27, new byte[27 * 27]));
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("28x28"), response.body());
+        assertTrue(response.body().contains("27x27"), response.body());
+    }
+
+    @Test
+    void aTextUploadIsRejected() throws Exception {
+        HttpResponse<String> response = post("/classify", "notes.txt", "text/plain",
+                "not an image".getBytes(StandardCharsets.UTF_8));
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("not a readable image"), response.body());
+    }
+
+    @Test
+    void quantizesOnARequestThread() throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/quantize?bits=3"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build();
+        HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+        JsonObject json = JsonParser.parseString(response.body()).getAsJsonObject();
+        assertFalse(json.get("thread").getAsString().equals(Thread.currentThread().getName()));
+        JsonArray layers = json.getAsJsonArray("layers");
+        assertEquals(4, layers.size(), response.body());
+        layers.forEach(e -> {
+            JsonObject l = e.getAsJsonObject();
+            assertEquals(3, l.get("bits").getAsInt(), response.body());
+            assertTrue(Double.isFinite(l.get("exponent").getAsDouble()), response.body());
+        });
+        System.out.println("spring /quantize on " + json.get("thread").getAsString() + ": " + layers);
+    }
+}

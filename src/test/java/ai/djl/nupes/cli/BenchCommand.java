@@ -7,9 +7,17 @@ import ai.djl.nupes.bench.ModelBench;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.models.TestModel;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 
 /**
  * {@code bench}: every test model × method × weight bits, evaluated on the full Fashion-MNIST test
@@ -17,33 +25,57 @@ import java.util.List;
  * says which). Prints a markdown table and merges the rows into {@code
  * target/bench/accuracy.json}.
  */
-final class BenchCommand {
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description = "Accuracy table of every test model x method x bits; merges the rows into target/bench/accuracy.json.")
+final class BenchCommand implements Callable<Integer> {
 
     static final String DEFAULT_METHODS = "uniform,powerquant-global,powerquant-layer";
 
-    private BenchCommand() {}
+    @Spec CommandSpec spec;
+    @Mixin SharedOptions shared;
 
-    static void run(NupesCli.Options options) throws Exception {
-        List<String> models = options.getList("models", "mlp,cnn,resnet,transformer");
-        List<String> methods = options.getList("methods", DEFAULT_METHODS);
-        List<String> bits = options.getList("bits", "8,4,3,2");
-        Path data = options.getPath("data", FashionMnistIdx.resolveDirectory().toString());
-        Path out = options.getPath("out", AccuracyBook.DEFAULT_FILE.toString());
+    @Option(names = "--models", split = ",", paramLabel = "ID", converter = Converters.TestModelId.class,
+            description = "test models (default: mlp,cnn,resnet,transformer)")
+    List<TestModel> models = NupesCli.allModels();
+
+    @Option(names = {"--methods", "--method"}, split = ",", paramLabel = "METHOD", converter = Converters.MethodId.class,
+            description = "methods (default: " + DEFAULT_METHODS + ")")
+    List<Method> methods = List.of(Method.UNIFORM, Method.POWERQUANT_GLOBAL, Method.POWERQUANT_LAYER);
+
+    @Option(names = "--bits", split = ",", paramLabel = "N", converter = Converters.Bits.class,
+            description = "weight bits, 2..8 (default: 8,4,3,2)")
+    List<Integer> bits = List.of(8, 4, 3, 2);
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Fashion-MNIST IDX directory to evaluate on, its test split (default: the Debian package's,"
+                    + " else the bundled subset)")
+    Path data;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "the JSON file the rows merge into (default: ${DEFAULT-VALUE})")
+    Path out = AccuracyBook.DEFAULT_FILE;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter w = spec.commandLine().getOut();
+        Path dataDir = data != null ? data : FashionMnistIdx.resolveDirectory();
         List<AccuracyRow> rows = new ArrayList<>();
-        for (String id : models) {
-            try (ModelBench bench = new ModelBench(TestModel.of(id), data)) {
+        for (TestModel model : models) {
+            try (ModelBench bench = new ModelBench(model, dataDir)) {
                 rows.add(bench.floatRow());
-                for (String b : bits) {
-                    for (String m : methods) {
-                        rows.add(bench.run(options.config(Method.of(m), Integer.parseInt(b)).build()));
+                for (int b : bits) {
+                    for (Method m : methods) {
+                        rows.add(bench.run(shared.config(m, b, w).build()));
                     }
                 }
             }
         }
-        System.out.println(describeData(data));
-        System.out.println(AccuracyBook.toMarkdown(rows));
+        w.println(describeData(dataDir));
+        w.println(AccuracyBook.toMarkdown(rows));
         AccuracyBook.merge(out, rows);
-        System.out.println("rows merged into " + out.toAbsolutePath());
+        w.println("rows merged into " + out.toAbsolutePath());
+        return 0;
     }
 
     static String describeData(Path data) {

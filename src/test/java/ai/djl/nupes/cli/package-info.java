@@ -1,2 +1,5 @@
-/** The command line: quantize (the main job), bench, bench-export, zoo, train, bundle-data. */
+/**
+ * The command line (picocli): quantize (the main job, a bundled test model or any model directory),
+ * bench, bench-export, bench-integer, bench-embedding, zoo, train, bundle-data.
+ */
 package ai.djl.nupes.cli;

@@ -1,0 +1,148 @@
+package ai.djl.nupes.cli;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.nupes.Method;
+import ai.djl.nupes.NupesConfig;
+import ai.djl.nupes.data.FashionMnistIdx;
+import ai.djl.nupes.quantizer.Grid;
+import ai.djl.training.dataset.Dataset;
+import ai.djl.training.dataset.RandomAccessDataset;
+
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+
+/**
+ * The options every quantizing command shares: input bits, iterations, samples, seed, grid and the
+ * calibration data.
+ */
+final class SharedOptions {
+
+    @Option(
+            names = "--abits",
+            paramLabel = "N",
+            converter = Converters.ActivationBits.class,
+            description = "quantize every layer's inputs at N bits (2..8); 32 keeps float inputs (default: ${DEFAULT-VALUE})")
+    int abits = 32;
+
+    @Option(
+            names = "--iterations",
+            paramLabel = "N",
+            converter = Converters.Positive.class,
+            description = "gradient steps per layer of data-driven methods (default: ${DEFAULT-VALUE})")
+    int iterations = NupesConfig.DEFAULT_ITERATIONS;
+
+    @Option(
+            names = "--samples",
+            paramLabel = "N",
+            converter = Converters.Positive.class,
+            description = "calibration samples (default: ${DEFAULT-VALUE})")
+    int samples = NupesConfig.DEFAULT_SAMPLES;
+
+    @Option(names = "--seed", paramLabel = "N", description = "the seed of the calibration batch order (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(
+            names = "--grid",
+            paramLabel = "GRID",
+            converter = Converters.GridName.class,
+            description = "symmetric or half-integer (default: half-integer at 2-3 bits, symmetric from 4)")
+    Grid grid;
+
+    @Option(
+            names = "--calibration",
+            paramLabel = "SOURCE",
+            description = "calibration images: a folder of images (one subfolder per class, or none), a"
+                    + " Fashion-MNIST IDX directory or *-images-idx3-ubyte.gz file, or 'bundled' (the bundled"
+                    + " 2048-image training subset, the default)")
+    String calibration;
+
+    private Dataset calibrationData;
+
+    /**
+     * The calibration images of the bundled-model commands: {@code --calibration} (its training split
+     * when it is an IDX directory), else the bundled subset; says which, once.
+     *
+     * @param out where to say it
+     * @return the dataset
+     */
+    Dataset calibration(PrintWriter out) {
+        if (calibrationData == null) {
+            try {
+                if (ImageData.isBundled(calibration)) {
+                    FashionMnistIdx bundled = FashionMnistIdx.bundledCalibration();
+                    calibrationData = bundled;
+                    out.println("calibration data: " + bundled.size() + " training images from the bundled"
+                            + " Fashion-MNIST subset " + FashionMnistIdx.BUNDLED_DIRECTORY);
+                } else {
+                    // lives as long as the process, like the bundled subset
+                    ImageData data = ImageData.load(NDManager.newBaseManager(), calibration, null,
+                            FashionMnistIdx.Split.TRAIN, "--calibration");
+                    calibrationData = data.dataset(FashionMnistIdx.CALIBRATION_BATCH);
+                    out.println("calibration data: " + data.description());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            out.flush();
+        }
+        return calibrationData;
+    }
+
+    /**
+     * A config builder from the shared options, calibrated on {@link #calibration} when the method
+     * or quantized inputs need data.
+     *
+     * @param method the method
+     * @param bits the weight bits
+     * @param out where the calibration source is named
+     * @return the builder
+     */
+    NupesConfig.Builder config(Method method, int bits, PrintWriter out) {
+        NupesConfig.Builder b = base(method, bits);
+        if (method.needsCalibrationData() || abits < 32) {
+            Dataset data = calibration(out);
+            b.optCalibrationData(data);
+            if (data instanceof RandomAccessDataset r) {
+                b.optCalibrationSamples(samplesOf(r.size()));
+            }
+        }
+        return b;
+    }
+
+    /**
+     * The calibration samples to ask for from a dataset of {@code size} samples: {@code --samples},
+     * at most the dataset's size. (Asking for more would run DJL's data iterator to its end, which
+     * closes the manager the calibration batches were gathered in.)
+     *
+     * @param size the dataset's size
+     * @return the sample count
+     */
+    int samplesOf(long size) {
+        return (int) Math.min(samples, size);
+    }
+
+    /**
+     * A config builder from the shared options without calibration data.
+     *
+     * @param method the method
+     * @param bits the weight bits
+     * @return the builder
+     */
+    NupesConfig.Builder base(Method method, int bits) {
+        NupesConfig.Builder b =
+                NupesConfig.builder()
+                        .optMethod(method)
+                        .setBits(bits)
+                        .optIterations(iterations)
+                        .optCalibrationSamples(samples)
+                        .optSeed(seed)
+                        .optActivationBits(abits);
+        if (grid != null) {
+            b.optGrid(grid);
+        }
+        return b;
+    }
+}

@@ -87,8 +87,10 @@ final class QuantizeCommand implements Callable<Integer> {
             description = "a bundled test model: mlp, cnn, resnet or transformer (default: cnn)")
     TestModel model;
 
-    @Option(names = "--model-path", paramLabel = "DIR",
-            description = "a DJL model directory whose serving.properties names a blockFactory (or a test model id)")
+    @Option(names = "--model-path", paramLabel = "PATH",
+            description = "a DJL model directory whose serving.properties names a blockFactory (or a test model id);"
+                    + " or a BERT-family sentence encoder: an .onnx file, a directory or jar holding one (the Maven"
+                    + " jar of all-MiniLM-L6-v2, or all-minilm-l6-v2 for the one on the classpath)")
     Path modelPath;
 
     @Option(names = "--input-shape", paramLabel = "C,H,W", converter = Converters.SampleShape.class,
@@ -110,11 +112,17 @@ final class QuantizeCommand implements Callable<Integer> {
             description = "one scale per N inputs of a channel; 0 for one per channel (default: ${DEFAULT-VALUE})")
     int groupSize;
 
+    @Option(names = "--embedding-bits", paramLabel = "N", converter = Converters.ActivationBits.class,
+            description = "sentence encoders: the word, position and type tables at N bits (2..8); 32 keeps them"
+                    + " float (default: ${DEFAULT-VALUE})")
+    int embeddingBits = 32;
+
     @Mixin SharedOptions shared;
 
     @Option(names = "--eval", paramLabel = "SOURCE",
             description = "with --model-path: the evaluation images, any --calibration source (default: the test"
-                    + " split of an IDX --calibration, else the calibration images)")
+                    + " split of an IDX --calibration, else the calibration images); for a sentence encoder a text"
+                    + " file, one sentence a line (default: the first 128 bundled KJV evaluation verses)")
     String eval;
 
     @Option(names = "--data", paramLabel = "DIR",
@@ -127,6 +135,7 @@ final class QuantizeCommand implements Callable<Integer> {
     Path out;
 
     private Result result;
+    private TextEncoderQuantize.Result textResult;
 
     /** What a {@code --model-path} run measured. */
     record Result(
@@ -152,6 +161,15 @@ final class QuantizeCommand implements Callable<Integer> {
         return result;
     }
 
+    /**
+     * Returns what the last {@code --model-path} run on a sentence encoder measured.
+     *
+     * @return the result, or null
+     */
+    TextEncoderQuantize.Result textResult() {
+        return textResult;
+    }
+
     @Override
     public Integer call() throws Exception {
         if (modelPath != null && model != null) {
@@ -162,6 +180,9 @@ final class QuantizeCommand implements Callable<Integer> {
                 if (o[0] != null) {
                     throw usage(o[1] + " applies with --model-path; the bundled test models take (1, 28, 28) images");
                 }
+            }
+            if (embeddingBits != 32) {
+                throw usage("--embedding-bits applies with --model-path to sentence encoders");
             }
             return quantizeTestModel(spec.commandLine().getOut());
         }
@@ -254,6 +275,17 @@ final class QuantizeCommand implements Callable<Integer> {
     private int quantizeDirectory(PrintWriter w) throws Exception {
         Method method = single(methods, Method.NUPES, "--methods");
         int b = single(bits, 4, "--bits");
+        Path encoder = TextEncoderQuantize.encoderSource(modelPath);
+        if (encoder != null) {
+            if (inputShape != null) {
+                throw usage("--input-shape applies to image models; a sentence encoder takes text");
+            }
+            textResult = TextEncoderQuantize.run(this, encoder, method, b, w);
+            return 0;
+        }
+        if (embeddingBits != 32) {
+            throw usage("--embedding-bits applies to sentence encoders");
+        }
         Path dir = resolveModelDirectory();
         String modelName = modelName(dir);
         Path outDir = out != null ? out : Paths.get("target", "frozen", dir.getFileName() + "-" + method.id() + "-w" + b);
@@ -471,7 +503,7 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     /** Refuses an output directory that is the model itself, a file, or a directory that is not a frozen model. */
-    private static void checkOut(Path outDir, Path modelDir) throws IOException {
+    static void checkOut(Path outDir, Path modelDir) throws IOException {
         if (!Files.exists(outDir)) {
             return;
         }

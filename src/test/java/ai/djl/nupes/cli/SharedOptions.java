@@ -56,7 +56,8 @@ final class SharedOptions {
             paramLabel = "SOURCE",
             description = "calibration images: a folder of images (one subfolder per class, or none), a"
                     + " Fashion-MNIST IDX directory or *-images-idx3-ubyte.gz file, or 'bundled' (the bundled"
-                    + " 2048-image training subset, the default)")
+                    + " 2048-image training subset, the default); for a sentence encoder a text file, one sentence a"
+                    + " line (default: the bundled KJV calibration verses)")
     String calibration;
 
     private Dataset calibrationData;

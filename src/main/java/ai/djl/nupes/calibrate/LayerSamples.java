@@ -2,22 +2,75 @@ package ai.djl.nupes.calibrate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nupes.autograd.Scalars;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nupes.nn.LayerQuantizer;
+import ai.djl.training.ParameterStore;
 
 /**
- * One layer's captured calibration inputs: from the quantized-prefix model and from the float
- * model, and, for sequence models, which positions are real tokens.
+ * One layer's reconstruction samples: its inputs in the model whose earlier layers are quantized,
+ * and the float layer's outputs on its inputs in the float model (the targets), computed once.
  *
- * <p>The mask {@code (N, T)} holds 1 for a token and 0 for padding; it applies to a layer whose
- * inputs start with the same {@code (N, T)} axes (every Linear of a transformer encoder), and then
- * padded positions enter no loss and no input range: {@code loss = Σ m·(y - t)² / (Σ m · F)} with F
- * the remaining output elements per position.
+ * <p>For sequence models with a token mask {@code (N, T)} (1 for a token, 0 for padding) that fits
+ * the layer's inputs (their first two axes are {@code (N, T)}: every Linear of a transformer
+ * encoder), the samples are the real tokens' rows {@code (R, ...)}: a Linear acts on each position
+ * alone, so the mean over token rows is the masked loss {@code Σ m·(y - t)² / (Σ m · F)}, padded
+ * positions enter no loss and cost no compute.
  *
- * @param quantized inputs in the model whose earlier layers are quantized
- * @param floats inputs in the float model
- * @param mask the token mask aligned with the inputs' first two axes, or null
+ * @param quantized inputs from the quantized prefix, one sample per first-axis entry
+ * @param targets the float layer's outputs on the float model's inputs, aligned with {@code quantized}
+ * @param rowsPerSample samples per calibration sample (real tokens per sentence on average; 1
+ *     without a mask): a step of {@code batchSize} calibration samples takes this many more rows
  */
-record LayerSamples(NDArray quantized, NDArray floats, NDArray mask) {
+record LayerSamples(NDArray quantized, NDArray targets, double rowsPerSample) {
+
+    /** Token rows per forward pass when computing targets. */
+    private static final int TARGET_BATCH = LayerInputs.CAPTURE_BATCH;
+
+    /**
+     * Builds the samples: the targets from the float inputs (batch by batch), then, where the mask
+     * fits, the real tokens' rows of both. The float inputs are closed.
+     *
+     * @param layer the layer (its float form makes the targets)
+     * @param quantizedInputs captured inputs from the quantized prefix
+     * @param floatInputs captured inputs from the float model
+     * @param mask the calibration data's token mask, or null
+     * @param unit the manager the samples live in
+     * @return the samples
+     */
+    static LayerSamples of(
+            LayerQuantizer layer, NDArray quantizedInputs, NDArray floatInputs, NDArray mask, NDManager unit) {
+        long n = floatInputs.getShape().get(0);
+        NDList parts = new NDList();
+        for (long from = 0; from < n; from += TARGET_BATCH) {
+            NDArray x = floatInputs.get(from + ":" + Math.min(n, from + TARGET_BATCH));
+            NDArray y = layer.getFloatLayer()
+                    .forward(new ParameterStore(unit, false), new NDList(x), false)
+                    .head()
+                    .stopGradient();
+            x.close();
+            parts.add(y);
+        }
+        NDArray targets = parts.size() == 1 ? parts.head() : NDArrays.concat(parts);
+        targets.attach(unit);
+        if (parts.size() > 1) {
+            parts.close();
+        }
+        floatInputs.close();
+        NDArray fitting = maskFor(quantizedInputs, mask);
+        if (fitting == null) {
+            return new LayerSamples(quantizedInputs, targets, 1);
+        }
+        long[] keep = realPositions(fitting);
+        try (NDArray index = unit.create(keep)) {
+            NDArray inputRows = rows(quantizedInputs, index, unit);
+            NDArray targetRows = rows(targets, index, unit);
+            quantizedInputs.close();
+            targets.close();
+            return new LayerSamples(inputRows, targetRows, keep.length / (double) n);
+        }
+    }
 
     /**
      * The calibration data's token mask when it fits a layer's inputs (their first two axes are
@@ -39,36 +92,27 @@ record LayerSamples(NDArray quantized, NDArray floats, NDArray mask) {
         return quantized.getShape().get(0);
     }
 
-    /**
-     * {@code Σ m·(out - target)² / (Σ m · F)}: the mean squared error over real positions (over
-     * every element without a mask).
-     *
-     * @param out the layer's outputs, {@code (n, T, ...)}
-     * @param target the reconstruction target, same shape
-     * @param mask the batch's token mask {@code (n, T)}, or null
-     * @return a scalar array
-     */
-    static NDArray meanSquaredError(NDArray out, NDArray target, NDArray mask) {
-        NDArray squared = out.sub(target).square();
-        if (mask == null) {
-            return squared.mean();
+    /** Flat {@code n·T + t} indices of the mask's real positions, in order. */
+    private static long[] realPositions(NDArray mask) {
+        float[] m = mask.toFloatArray();
+        long[] keep = new long[m.length];
+        int kept = 0;
+        for (int p = 0; p < m.length; p++) {
+            if (m[p] > 0.5f) {
+                keep[kept++] = p;
+            }
         }
-        NDArray count = Scalars.mul(mask.sum(), (float) perPosition(squared));
-        return squared.mul(broadcastable(mask, squared)).sum().div(count);
+        return java.util.Arrays.copyOf(keep, kept);
     }
 
-    /** Elements of an {@code (n, T, ...)} array per position: the product of its trailing axes. */
-    static long perPosition(NDArray values) {
-        return values.size() / (values.getShape().get(0) * values.getShape().get(1));
-    }
-
-    /** The mask reshaped to {@code (n, T, 1, …, 1)}, broadcastable over {@code values}. */
-    static NDArray broadcastable(NDArray mask, NDArray values) {
-        long[] dims = new long[values.getShape().dimension()];
-        java.util.Arrays.fill(dims, 1);
-        dims[0] = mask.getShape().get(0);
-        dims[1] = mask.getShape().get(1);
-        return mask.reshape(new Shape(dims));
+    /** {@code values (N, T, ...)} → the rows {@code (R, ...)} at the flat positions {@code index}. */
+    private static NDArray rows(NDArray values, NDArray index, NDManager unit) {
+        Shape s = values.getShape();
+        NDArray flat = values.reshape(new Shape(s.get(0) * s.get(1)).addAll(s.slice(2)));
+        NDArray picked = flat.get(index);
+        picked.attach(unit);
+        flat.close();
+        return picked;
     }
 
     /**
@@ -83,17 +127,8 @@ record LayerSamples(NDArray quantized, NDArray floats, NDArray mask) {
             return inputs.toFloatArray();
         }
         Shape s = inputs.getShape();
-        long positions = s.get(0) * s.get(1);
-        float[] m = mask.toFloatArray();
-        long[] keep = new long[m.length];
-        int kept = 0;
-        for (int p = 0; p < m.length; p++) {
-            if (m[p] > 0.5f) {
-                keep[kept++] = p;
-            }
-        }
-        NDArray rows = inputs.reshape(positions, -1);
-        try (NDArray index = rows.getManager().create(java.util.Arrays.copyOf(keep, kept));
+        NDArray rows = inputs.reshape(s.get(0) * s.get(1), -1);
+        try (NDArray index = rows.getManager().create(realPositions(mask));
                 NDArray tokens = rows.get(index)) {
             return tokens.toFloatArray();
         }

@@ -1,7 +1,6 @@
 package ai.djl.nupes.calibrate;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
@@ -136,13 +135,13 @@ public final class LayerwiseCalibration {
                 layers.get(j).getQuantizer().setEnabled(j < index);
             }
             NDArray quantizedInputs = LayerInputs.capture(root, layer, data, unit);
-            NDArray mask = LayerSamples.maskFor(quantizedInputs, data.mask());
             // the input range comes from what the quantized prefix delivers, at real positions
             LayerSettings layerSettings = layer.getSettings();
             layer.setInputQuantizer(
                     layerSettings.quantizesInputs()
                             ? InputCalibration.of(
-                                    LayerSamples.tokenValues(quantizedInputs, mask),
+                                    LayerSamples.tokenValues(
+                                            quantizedInputs, LayerSamples.maskFor(quantizedInputs, data.mask())),
                                     layerSettings.activationBits(),
                                     inputEstimator)
                             : null);
@@ -153,13 +152,14 @@ public final class LayerwiseCalibration {
             for (int j = 0; j < index; j++) {
                 layers.get(j).getQuantizer().setEnabled(true);
             }
-            Reconstructed r =
-                    reconstruct(layer, setup, new LayerSamples(quantizedInputs, floatInputs, mask), method, index, unit);
+            LayerSamples samples = LayerSamples.of(layer, quantizedInputs, floatInputs, data.mask(), unit);
+            double captureSeconds = (System.nanoTime() - start) / 1e9;
+            Reconstructed r = reconstruct(layer, setup, samples, method, index, unit);
             double seconds = (System.nanoTime() - start) / 1e9;
             float initial = DataFreeCalibration.mean(setup.exponents);
             float learned = DataFreeCalibration.mean(r.weights().getExponents());
             logger.info(
-                    "{} [{}] W{}: a {} -> {}, loss {} -> {}, {} s",
+                    "{} [{}] W{}: a {} -> {}, loss {} -> {}, {} s ({} s capturing {} samples)",
                     layer.getPath(),
                     method,
                     setup.spec.getBits(),
@@ -167,7 +167,9 @@ public final class LayerwiseCalibration {
                     String.format("%.3f", learned),
                     String.format("%.3e", r.lossBefore()),
                     String.format("%.3e", r.lossAfter()),
-                    String.format("%.2f", seconds));
+                    String.format("%.2f", seconds),
+                    String.format("%.2f", captureSeconds),
+                    samples.size());
             return new LayerReport(
                     layer.getPath(),
                     setup.spec.getBits(),
@@ -190,7 +192,7 @@ public final class LayerwiseCalibration {
      *
      * @param layer the layer
      * @param setup its float weights and data-free start
-     * @param samples its captured inputs and token mask
+     * @param samples its inputs and targets
      * @param method the method
      * @param layerIndex the layer's position (seeds the batch order)
      * @param unit the manager of this layer's arrays
@@ -254,12 +256,11 @@ public final class LayerwiseCalibration {
             NDManager unit) {
         int iterations = settings.iterations();
         long n = samples.size();
-        int batch = (int) Math.min(settings.batchSize(), n);
+        // batchSize calibration samples a step: for token rows, their average number of real tokens
+        int batch = (int) Math.max(1, Math.min(n, Math.round(settings.batchSize() * samples.rowsPerSample())));
         Random random = new Random(settings.seed() * 1_000_003L + layerIndex);
         float normalizer = (float) (lossBefore > 0 ? 1 / lossBefore : 1);
-        NDArray[] ownedArrays = samples.mask() == null
-                ? ownedArrays(recon, samples.quantized(), samples.floats())
-                : ownedArrays(recon, samples.quantized(), samples.floats(), samples.mask());
+        NDArray[] ownedArrays = ownedArrays(recon, samples.quantized(), samples.targets());
         ProgressBar progress = new ProgressBar(layer.getPath(), iterations);
         progress.start(0);
         for (int it = 0; it < iterations; it++) {
@@ -273,11 +274,9 @@ public final class LayerwiseCalibration {
                     indices[b] = random.nextInt((int) n);
                 }
                 NDArray idx = step.create(indices);
-                NDArray target = floatTarget(layer, samples.floats().get(idx), step);
-                NDArray mask = samples.mask() == null ? null : samples.mask().get(idx);
                 float lossValue = step(
-                        layer, recon, samples.quantized().get(idx), target, mask, normalizer, it, iterations, step,
-                        null);
+                        layer, recon, samples.quantized().get(idx), samples.targets().get(idx), normalizer, it,
+                        iterations, step, null);
                 if (it % 10 == 9 || it == iterations - 1) {
                     progress.update(it + 1, String.format("loss %.4f a %.3f", lossValue, recon.exponent()));
                 }
@@ -299,7 +298,6 @@ public final class LayerwiseCalibration {
      * @param recon its learnable form
      * @param inputs the batch of quantized-prefix inputs
      * @param target the float layer's outputs on the batch's float inputs
-     * @param mask the batch's token mask, or null
      * @param normalizer 1 / the data-free loss
      * @param it the iteration, 0-based
      * @param iterations the total
@@ -312,7 +310,6 @@ public final class LayerwiseCalibration {
             LayerReconstruction recon,
             NDArray inputs,
             NDArray target,
-            NDArray mask,
             float normalizer,
             int it,
             int iterations,
@@ -328,7 +325,7 @@ public final class LayerwiseCalibration {
                                     : inputQuantizer.apply(inputs, recon.inputExponent(it, iterations)));
             NDArray out =
                     layer.forwardWith(new ParameterStore(step, false), x, recon.weights(it, iterations)).head();
-            NDArray loss = Scalars.mul(LayerSamples.meanSquaredError(out, target, mask), normalizer);
+            NDArray loss = Scalars.mul(out.sub(target).square().mean(), normalizer);
             NDArray reg = recon.regularizer(it, iterations, step);
             NDArray total = reg == null ? loss : loss.add(reg);
             if (beforeBackward != null) {
@@ -346,14 +343,6 @@ public final class LayerwiseCalibration {
         return lossValue;
     }
 
-    /** The float layer's output on its float-model input: the reconstruction target. */
-    private static NDArray floatTarget(LayerQuantizer layer, NDArray floatInput, NDManager step) {
-        return layer.getFloatLayer()
-                .forward(new ParameterStore(step, false), new NDList(floatInput), false)
-                .head()
-                .stopGradient();
-    }
-
     /**
      * Every array a step touches, once each (attaching one twice would hand it to the step for
      * good), so that temporaries are created in, and die with, the step.
@@ -368,32 +357,22 @@ public final class LayerwiseCalibration {
         return owned.toArray(new NDArray[0]);
     }
 
-    /** Mean reconstruction loss over all samples (real positions), of the layer's installed codes. */
+    /** Mean reconstruction loss over all samples, of the layer's installed codes. */
     private static double meanLoss(LayerQuantizer layer, LayerSamples samples, NDManager unit) {
         long n = samples.size();
+        long chunk = (long) Math.ceil(LayerInputs.CAPTURE_BATCH * samples.rowsPerSample());
         double sum = 0;
-        double count = 0;
-        for (long from = 0; from < n; from += LayerInputs.CAPTURE_BATCH) {
-            long to = Math.min(n, from + LayerInputs.CAPTURE_BATCH);
+        for (long from = 0; from < n; from += chunk) {
+            long to = Math.min(n, from + chunk);
             try (NDManager step = unit.newSubManager()) {
                 NDArray xq = samples.quantized().get(from + ":" + to);
                 xq.attach(step);
-                NDArray xf = samples.floats().get(from + ":" + to);
-                xf.attach(step);
-                NDArray target = floatTarget(layer, xf, step);
+                NDArray target = samples.targets().get(from + ":" + to);
+                target.attach(step);
                 NDArray out = layer.forward(new ParameterStore(step, false), new NDList(xq), false, null).head();
-                NDArray squared = out.sub(target).square();
-                if (samples.mask() == null) {
-                    sum += squared.sum().getFloat();
-                    count += target.size();
-                } else {
-                    NDArray m = samples.mask().get(from + ":" + to);
-                    m.attach(step);
-                    sum += squared.mul(LayerSamples.broadcastable(m, squared)).sum().getFloat();
-                    count += m.sum().getFloat() * (double) LayerSamples.perPosition(squared);
-                }
+                sum += out.sub(target).square().sum().getFloat();
             }
         }
-        return sum / count;
+        return sum / samples.targets().size();
     }
 }

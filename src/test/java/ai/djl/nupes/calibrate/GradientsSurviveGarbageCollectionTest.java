@@ -136,7 +136,7 @@ class GradientsSurviveGarbageCollectionTest {
                     step.tempAttachAll(LayerwiseCalibration.ownedArrays(recon, quantizedInputs, target));
                     Runnable churn = collectBeforeBackward ? () -> ScalarGradientReproducer.churn(step) : null;
                     LayerwiseCalibration.step(
-                            layer, recon, quantizedInputs, target, null, 2f, c.iteration, ITERATIONS, step, churn);
+                            layer, recon, quantizedInputs, target, 2f, c.iteration, ITERATIONS, step, churn);
                 }
             }
             List<float[]> values = new ArrayList<>();

@@ -146,7 +146,8 @@ class LayerwiseCalibrationTest {
                     new LayerwiseCalibration(new CalibrationSettings(400, 64, 5e-3f, 1e-3f, 1e-2f, 1e-2f, 7));
             LayerwiseCalibration.Reconstructed r =
                     optimizer.reconstruct(
-                            layer.getQuantizer(), setup, new LayerSamples(quantizedInputs, floatInputs, null),
+                            layer.getQuantizer(), setup,
+                            LayerSamples.of(layer.getQuantizer(), quantizedInputs, floatInputs, null, manager),
                             Method.NUPES_FIXED_EXPONENT, 0,
                             manager);
             int moved = r.weights().getCodes()[0] - dataFree.getCodes()[0];

@@ -9,6 +9,9 @@ import ai.djl.translate.TranslateException;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.nupes.format.Checksums;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +25,8 @@ import java.util.Objects;
  * calibration. Inputs holding NaN or an infinity are refused, naming the sample.
  */
 public final class CalibrationData implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(CalibrationData.class);
 
     private final NDManager manager;
     private final NDList inputs;
@@ -89,9 +94,18 @@ public final class CalibrationData implements AutoCloseable {
         try {
             List<NDList> collected = new ArrayList<>();
             long have = 0;
+            // DJL frees a batch's arrays once the iterator moves past its last batch: copy each out
             for (Batch b : dataset.getData(own)) {
-                collected.add(b.getData());
-                have += b.getSize();
+                try (b) {
+                    NDList copy = new NDList();
+                    for (NDArray in : b.getData()) {
+                        NDArray kept = in.duplicate();
+                        kept.attach(own);
+                        copy.add(kept);
+                    }
+                    collected.add(copy);
+                    have += copy.head().getShape().get(0);
+                }
                 if (have >= samples) {
                     break;
                 }
@@ -152,6 +166,9 @@ public final class CalibrationData implements AutoCloseable {
         }
         if (have == 0) {
             throw new IllegalArgumentException("calibration data is empty");
+        }
+        if (have < samples) {
+            logger.warn("calibration data holds {} samples, fewer than the {} asked for: using {}", have, samples, have);
         }
         NDList inputs = new NDList();
         for (List<NDArray> p : parts) {

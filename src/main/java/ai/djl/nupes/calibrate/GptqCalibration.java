@@ -87,27 +87,28 @@ final class GptqCalibration {
         QuantizedWeights q = result.weights();
         layer.setQuantizedWeights(q);
         layer.setEnabled(true);
+        float[] decoded = q.decode();
         double before = Gptq.objective(setup.weights, nearest.decode(), hessian);
-        double after = Gptq.objective(setup.weights, q.decode(), hessian);
+        double after = Gptq.objective(setup.weights, decoded, hessian);
+        float exponent = DataFreeCalibration.mean(exponents);
         double seconds = (System.nanoTime() - start) / 1e9;
         logger.info(
                 "{} [{}] W{}: a {}, H over {} rows, {} dead input(s), objective {} -> {}, {} s",
                 layer.getPath(),
                 method,
                 setup.spec.getBits(),
-                String.format("%.3f", DataFreeCalibration.mean(exponents)),
+                String.format("%.3f", exponent),
                 accumulator.rows(),
                 result.deadColumns(),
                 String.format("%.3e", before),
                 String.format("%.3e", after),
                 String.format("%.2f", seconds));
-        float exponent = DataFreeCalibration.mean(exponents);
         return new LayerReport(
                 layer.getPath(),
                 setup.spec.getBits(),
                 exponent,
                 exponent,
-                DataFreeCalibration.relativeError(setup.weights, q.decode()),
+                DataFreeCalibration.relativeError(setup.weights, decoded),
                 before,
                 after,
                 seconds,

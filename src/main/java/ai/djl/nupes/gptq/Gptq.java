@@ -11,7 +11,6 @@ import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.stream.IntStream;
 
@@ -106,13 +105,8 @@ public final class Gptq {
             QuantizerSpec spec,
             float[] exponents,
             Options options) {
-        int channels = (int) shape[0];
+        int channels = PowerQuantizer.checkShape(layerName, weights, shape);
         PowerQuantizer.checkFinite(layerName, weights);
-        if (channels <= 0 || weights.length % channels != 0) {
-            throw new IllegalArgumentException(
-                    "layer '" + layerName + "': " + weights.length + " weights do not fit shape "
-                            + Arrays.toString(shape));
-        }
         int k = weights.length / channels;
         if (hessian.numRows != k || hessian.numCols != k) {
             throw new IllegalArgumentException(
@@ -156,8 +150,8 @@ public final class Gptq {
             w = permuteColumns(w, order);
             h = permuteSymmetric(h, order);
         }
-        double[] damping = {options.damping()};
-        DMatrixRMaj u = upperInverseFactor(layerName, h, damping);
+        Factor factor = upperInverseFactor(layerName, h, options.damping());
+        DMatrixRMaj u = factor.upper();
 
         int[] position = new int[k];
         for (int i = 0; i < k; i++) {
@@ -185,9 +179,8 @@ public final class Gptq {
                 double d = u.get(i, i);
                 for (int c = 0; c < channels; c++) {
                     int slot = c * groups + group;
-                    float exponent = exponents.length == 1 ? exponents[0] : exponents[c];
                     double value = w.get(c, i);
-                    int code = PowerQuantizer.encode((float) value, maxima[slot], exponent, spec);
+                    int code = PowerQuantizer.encode((float) value, maxima[slot], exponentOf(exponents, c), spec);
                     codes[c * k + original] = (byte) code;
                     double e = (value - levels[slot][code - minCode]) / d;
                     err.set(c, i - i1, e);
@@ -208,15 +201,15 @@ public final class Gptq {
                 }
             }
         }
-        if (damping[0] != options.damping()) {
+        if (factor.damping() != options.damping()) {
             logger.warn(
                     "{}: the Hessian factorized only with damping raised from {} to {}",
                     layerName,
                     options.damping(),
-                    damping[0]);
+                    factor.damping());
         }
         return new Result(
-                QuantizedWeights.of(layerName, shape, spec, codes, maxima, exponents), damping[0], dead);
+                QuantizedWeights.of(layerName, shape, spec, codes, maxima, exponents), factor.damping(), dead);
     }
 
     /**
@@ -282,7 +275,7 @@ public final class Gptq {
             }
             int slot = c * groups + group;
             maxima[slot] = max;
-            levels[slot] = PowerQuantizer.levels(max, exponents.length == 1 ? exponents[0] : exponents[c], spec);
+            levels[slot] = PowerQuantizer.levels(max, exponentOf(exponents, c), spec);
         }
     }
 
@@ -290,14 +283,14 @@ public final class Gptq {
      * Factorizes {@code H + λI} and returns the upper Cholesky factor of its inverse, raising λ
      * tenfold (from 1 % when it was 0) until both factorizations succeed.
      */
-    private static DMatrixRMaj upperInverseFactor(String layerName, DMatrixRMaj h, double[] damping) {
+    private static Factor upperInverseFactor(String layerName, DMatrixRMaj h, double requestedDamping) {
         int k = h.numRows;
         double meanDiagonal = 0;
         for (int j = 0; j < k; j++) {
             meanDiagonal += h.get(j, j);
         }
         meanDiagonal /= k;
-        double fraction = damping[0];
+        double fraction = requestedDamping;
         for (int attempt = 0; attempt <= MAX_DAMPING_RAISES; attempt++) {
             DMatrixRMaj damped = h.copy();
             for (int j = 0; j < k; j++) {
@@ -305,8 +298,7 @@ public final class Gptq {
             }
             DMatrixRMaj u = tryUpperInverseFactor(damped);
             if (u != null) {
-                damping[0] = fraction;
-                return u;
+                return new Factor(u, fraction);
             }
             double raised = fraction == 0 ? DEFAULT_DAMPING : fraction * 10;
             logger.info(
@@ -320,6 +312,14 @@ public final class Gptq {
                 "layer '" + layerName + "': its input Hessian is not positive definite even with damping "
                         + fraction + "; check its calibration inputs");
     }
+
+    /** Channel c's exponent: one for the layer, or one per channel. */
+    private static float exponentOf(float[] exponents, int c) {
+        return exponents.length == 1 ? exponents[0] : exponents[c];
+    }
+
+    /** U with {@code (H + λ·mean(diag H)·I)⁻¹ = UᵀU}, and the damping fraction λ that factorized. */
+    private record Factor(DMatrixRMaj upper, double damping) {}
 
     /**
      * The upper factor U of {@code H⁻¹ = UᵀU} from one Cholesky factorization: with J the reversal

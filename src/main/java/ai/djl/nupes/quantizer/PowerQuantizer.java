@@ -269,7 +269,16 @@ public final class PowerQuantizer {
         return exponent;
     }
 
-    static int checkShape(String layerName, float[] weights, long[] shape) {
+    /**
+     * Checks that a weight shape has at least two axes and holds exactly the given values.
+     *
+     * @param layerName the layer, named in the error
+     * @param weights the flat weights
+     * @param shape their shape, first axis = output channel
+     * @return the number of output channels
+     * @throws IllegalArgumentException naming the layer when they do not fit
+     */
+    public static int checkShape(String layerName, float[] weights, long[] shape) {
         if (shape.length < 2) {
             throw new IllegalArgumentException(
                     "layer '" + layerName + "': weight must have at least 2 axes, got "

@@ -2,6 +2,7 @@ package ai.djl.nupes;
 
 import ai.djl.ndarray.NDList;
 import ai.djl.nupes.calibrate.CalibrationSettings;
+import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.quantizer.InputRange;
 import ai.djl.nupes.quantizer.LayerSettings;
@@ -76,7 +77,8 @@ public final class NupesConfig {
                         b.scaleLearningRate,
                         b.exponentLearningRate,
                         b.roundingLearningRate,
-                        b.seed);
+                        b.seed,
+                        b.latentStart);
         this.grid = b.grid;
         if (b.activationBits != 32) {
             QuantizerSpec.checkBits(b.activationBits);
@@ -276,6 +278,7 @@ public final class NupesConfig {
         private float scaleLearningRate = DEFAULT_SCALE_LR;
         private float exponentLearningRate = DEFAULT_EXPONENT_LR;
         private float roundingLearningRate = DEFAULT_ROUNDING_LR;
+        private LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
         private Grid grid;
         private int activationBits = 32;
         private InputRange.Estimator inputEstimator = InputRange.Estimator.PERCENTILE;
@@ -404,6 +407,18 @@ public final class NupesConfig {
          */
         public Builder optRoundingLearningRate(float rate) {
             this.roundingLearningRate = rate;
+            return this;
+        }
+
+        /**
+         * Sets where NUPES's latent weights start (default {@link LatentStart#FLOAT_WEIGHTS});
+         * {@link LatentStart#GPTQ_POWER} runs GPTQ on each layer's inputs first.
+         *
+         * @param start the starting point
+         * @return this builder
+         */
+        public Builder optLatentStart(LatentStart start) {
+            this.latentStart = java.util.Objects.requireNonNull(start, "start");
             return this;
         }
 

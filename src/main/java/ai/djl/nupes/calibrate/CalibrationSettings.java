@@ -10,6 +10,7 @@ package ai.djl.nupes.calibrate;
  * @param exponentLearningRate learning rate of the exponent
  * @param roundingLearningRate learning rate of the learned-rounding variables
  * @param seed seed of the batch sampling
+ * @param latentStart where NUPES's latent weights start
  */
 public record CalibrationSettings(
         int iterations,
@@ -18,10 +19,12 @@ public record CalibrationSettings(
         float scaleLearningRate,
         float exponentLearningRate,
         float roundingLearningRate,
-        long seed) {
+        long seed,
+        LatentStart latentStart) {
 
     /** Validates the settings. */
     public CalibrationSettings {
+        java.util.Objects.requireNonNull(latentStart, "latentStart");
         if (iterations < 0) {
             throw new IllegalArgumentException("iterations must be ≥ 0, got " + iterations);
         }

@@ -61,22 +61,10 @@ final class GptqCalibration {
             layers.get(j).getQuantizer().setEnabled(j < index);
         }
         LayerSetup setup = new LayerSetup(layer);
-        int columns = setup.perChannel;
-        HessianAccumulator accumulator = new HessianAccumulator(layer.getPath(), columns);
+        HessianAccumulator accumulator;
         try (NDManager unit = manager.newSubManager()) {
             NDArray inputs = LayerInputs.capture(root, layer, data, unit);
-            NDArray mask = LayerSamples.maskFor(inputs, data.mask());
-            Block floatLayer = layer.getFloatLayer();
-            if (floatLayer instanceof Linear) {
-                float[] rows = LayerSamples.tokenValues(inputs, mask);
-                accumulator.add(rows, rows.length / columns);
-            } else if (floatLayer instanceof Conv2d) {
-                PatchRows.add((Conv2d) floatLayer, inputs, accumulator);
-            } else {
-                throw new IllegalArgumentException(
-                        "layer '" + layer.getPath() + "': " + method + " quantizes Linear and Conv2d layers,"
-                                + " not " + floatLayer.getClass().getSimpleName());
-            }
+            accumulator = accumulate(layer, inputs, LayerSamples.maskFor(inputs, data.mask()), method);
         }
         DMatrixRMaj hessian = accumulator.hessian();
         float[] exponents = method == Method.GPTQ ? new float[] {1f} : setup.exponents;
@@ -114,6 +102,34 @@ final class GptqCalibration {
                 seconds,
                 q.size(),
                 q.bitsPerWeight());
+    }
+
+    /**
+     * {@code H = 2/n · Σ x xᵀ} of a layer's inputs: their rows for a Linear (real positions only
+     * when a mask is given), their patch rows for a Conv2d.
+     *
+     * @param layer the layer
+     * @param inputs its captured inputs
+     * @param mask the token mask fitting the inputs, or null
+     * @param method the method asking, named in the error
+     * @return the accumulated Hessian
+     * @throws IllegalArgumentException naming the layer when it is neither Linear nor Conv2d
+     */
+    static HessianAccumulator accumulate(LayerQuantizer layer, NDArray inputs, NDArray mask, Method method) {
+        int columns = (int) (layer.weightShape().size() / layer.weightShape().get(0));
+        HessianAccumulator accumulator = new HessianAccumulator(layer.getPath(), columns);
+        Block floatLayer = layer.getFloatLayer();
+        if (floatLayer instanceof Linear) {
+            float[] rows = LayerSamples.tokenValues(inputs, mask);
+            accumulator.add(rows, rows.length / columns);
+        } else if (floatLayer instanceof Conv2d) {
+            PatchRows.add((Conv2d) floatLayer, inputs, accumulator);
+        } else {
+            throw new IllegalArgumentException(
+                    "layer '" + layer.getPath() + "': " + method + " quantizes Linear and Conv2d layers,"
+                            + " not " + floatLayer.getClass().getSimpleName());
+        }
+        return accumulator;
     }
 
     /** Unfolds 2-D convolution inputs into patch rows (in-channels × kernel positions). */

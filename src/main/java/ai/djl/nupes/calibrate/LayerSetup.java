@@ -122,11 +122,16 @@ final class LayerSetup {
         return groupIndex == null ? perScale : perScale.get(groupIndex).reshape(new Shape(shape));
     }
 
-    /** The weights divided by their group's maximum, as an array. */
+    /** The float weights divided by their group's maximum, as an array. */
     NDArray normalizedWeights(NDManager manager) {
-        float[] v = new float[weights.length];
+        return normalized(weights, manager);
+    }
+
+    /** Weights of this layer's shape divided by their group's float maximum, as an array. */
+    NDArray normalized(float[] values, NDManager manager) {
+        float[] v = new float[values.length];
         for (int i = 0; i < v.length; i++) {
-            v[i] = weights[i] / safeMaxima[groupOf(i)];
+            v[i] = values[i] / safeMaxima[groupOf(i)];
         }
         return manager.create(v, new Shape(shape));
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
+import ai.djl.nupes.gptq.Gptq;
 import ai.djl.nupes.LayerReport;
 import ai.djl.nupes.autograd.GradientStep;
 import ai.djl.nupes.autograd.Scalars;
@@ -18,6 +19,7 @@ import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.util.ProgressBar;
 
+import org.ejml.data.DMatrixRMaj;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -211,35 +213,63 @@ public final class LayerwiseCalibration {
         layer.setQuantizedWeights(dataFree);
         layer.setEnabled(true);
         double lossBefore = meanLoss(layer, samples, unit);
-        LayerReconstruction recon = newReconstruction(method, setup, unit);
-        train(layer, recon, samples, lossBefore, layerIndex, unit);
+        // the best start so far: the data-free codes, or GPTQ's when NUPES starts there
+        QuantizedWeights start = dataFree;
+        double startLoss = lossBefore;
+        String startName = "data-free";
+        boolean fromGptq = settings.latentStart() == LatentStart.GPTQ_POWER && method != Method.LEARNED_ROUNDING;
+        if (fromGptq) {
+            start = gptqStart(layer, setup, samples, method);
+            layer.setQuantizedWeights(start);
+            startLoss = meanLoss(layer, samples, unit);
+            startName = "gptq-power";
+            if (!(startLoss < lossBefore)) {
+                logger.info("{}: the gptq-power start (loss {}) is no better than the data-free one ({})",
+                        layer.getPath(), String.format("%.3e", startLoss), String.format("%.3e", lossBefore));
+            }
+        }
+        LayerReconstruction recon = newReconstruction(method, setup, fromGptq ? start : null, unit);
+        train(layer, recon, samples, startLoss, layerIndex, unit);
         QuantizedWeights result = recon.finish();
         layer.setQuantizedWeights(result);
         layer.setEnabled(true);
         double lossAfter = meanLoss(layer, samples, unit);
-        if (!(lossAfter < lossBefore)) {
-            // never end worse than the data-free start
+        if (!(lossAfter < Math.min(startLoss, lossBefore))) {
+            // never end worse than where the reconstruction started
+            boolean keepGptq = startLoss < lossBefore;
             logger.warn(
-                    "{}: calibration ended at loss {} above the data-free {}; keeping the data-free codes",
+                    "{}: calibration ended at loss {}, not below the {} start's {}; keeping the {} codes",
                     layer.getPath(),
                     String.format("%.3e", lossAfter),
-                    String.format("%.3e", lossBefore));
-            result = dataFree;
+                    keepGptq ? startName : "data-free",
+                    String.format("%.3e", Math.min(startLoss, lossBefore)),
+                    keepGptq ? startName : "data-free");
+            result = keepGptq ? start : dataFree;
             layer.setQuantizedWeights(result);
-            lossAfter = lossBefore;
+            lossAfter = Math.min(startLoss, lossBefore);
         }
         return new Reconstructed(result, lossBefore, lossAfter);
     }
 
-    private LayerReconstruction newReconstruction(Method method, LayerSetup setup, NDManager unit) {
+    /** GPTQ on the layer's data-free exponent, with H from the reconstruction's own inputs. */
+    private QuantizedWeights gptqStart(LayerQuantizer layer, LayerSetup setup, LayerSamples samples, Method method) {
+        // the samples hold real tokens' rows already: no mask
+        DMatrixRMaj hessian = GptqCalibration.accumulate(layer, samples.quantized(), null, method).hessian();
+        return Gptq.quantize(setup.path, setup.weights, setup.shape, hessian, setup.spec, setup.exponents,
+                        settings.gptqOptions())
+                .weights();
+    }
+
+    private LayerReconstruction newReconstruction(
+            Method method, LayerSetup setup, QuantizedWeights start, NDManager unit) {
         switch (method) {
             case NUPES:
                 return new PowerReconstruction(
-                        unit, setup, settings.weightLearningRate(), settings.scaleLearningRate(),
+                        unit, setup, start, settings.weightLearningRate(), settings.scaleLearningRate(),
                         settings.exponentLearningRate());
             case NUPES_FIXED_EXPONENT:
                 return new PowerReconstruction(
-                        unit, setup, settings.weightLearningRate(), settings.scaleLearningRate(), 0f);
+                        unit, setup, start, settings.weightLearningRate(), settings.scaleLearningRate(), 0f);
             case LEARNED_ROUNDING:
                 return new RoundingReconstruction(unit, setup, settings.roundingLearningRate());
             default:

@@ -21,7 +21,7 @@ import java.util.List;
  * exactly the data-free one, never a scale of 1); the weights are {@code m0 ·
  * fakeQuantize(v, exp(ρ), a)} ({@link PowerQuantizerOps#fakeQuantize}).
  *
- * <p>Two phases ({@link Adam.Phase}): the grid phase learns a with v held at {@code W/m0}; the
+ * <p>Two phases ({@link Adam.Phase}): the grid phase learns a with v held at its start; the
  * weight phase learns v with a frozen; ρ learns in both. A frozen exponent (learning rate 0) gives the
  * {@code nupes-fixed-a} ablation.
  */
@@ -44,10 +44,36 @@ final class PowerReconstruction implements LayerReconstruction {
             float weightRate,
             float scaleRate,
             float exponentRate) {
+        this(manager, setup, null, weightRate, scaleRate, exponentRate);
+    }
+
+    /**
+     * Starts at quantized weights on the data-free exponents (GPTQ's, say) instead of the float
+     * weights: {@code v = Ŵ/m0} and {@code ρ = ln(m/m0)} per scale group, so their codes are the
+     * first quantizer the loss sees.
+     *
+     * @param start the starting weights, or null for the float weights and ρ = 0
+     */
+    PowerReconstruction(
+            NDManager manager,
+            LayerSetup setup,
+            QuantizedWeights start,
+            float weightRate,
+            float scaleRate,
+            float exponentRate) {
         this.setup = setup;
-        this.latent = setup.normalizedWeights(manager);
         this.channelMax = setup.safeMaxima(manager);
-        this.logScale = manager.zeros(setup.scaleShape());
+        if (start == null) {
+            this.latent = setup.normalizedWeights(manager);
+            this.logScale = manager.zeros(setup.scaleShape());
+        } else {
+            this.latent = setup.normalized(start.decode(), manager);
+            float[] rho = logRatios(start.getMaxima(), setup);
+            // one learned scale for the whole tensor: GPTQ's channel maxima cannot all be kept
+            this.logScale = rho.length == setup.scaleShape().size()
+                    ? manager.create(rho, setup.scaleShape())
+                    : manager.zeros(setup.scaleShape());
+        }
         this.groupIndex = setup.groupIndex(manager);
         this.exponent = setup.exponents(manager);
         // the scale learns throughout; the exponent in the grid phase, on the float weights; the
@@ -58,6 +84,19 @@ final class PowerReconstruction implements LayerReconstruction {
         optimizers.add(scaleOptimizer);
         optimizers.add(exponentOptimizer);
         optimizers.add(latentOptimizer);
+    }
+
+    /** {@code ln(m/m0)} per scale group; 0 where either maximum is 0. */
+    private static float[] logRatios(float[] maxima, LayerSetup setup) {
+        if (maxima.length != setup.maxima.length) {
+            throw new IllegalArgumentException("layer '" + setup.path + "': the start has " + maxima.length
+                    + " scales, the layer " + setup.maxima.length);
+        }
+        float[] rho = new float[maxima.length];
+        for (int k = 0; k < rho.length; k++) {
+            rho[k] = maxima[k] > 0 && setup.maxima[k] > 0 ? (float) Math.log(maxima[k] / (double) setup.maxima[k]) : 0f;
+        }
+        return rho;
     }
 
     @Override

@@ -3,6 +3,7 @@ package ai.djl.nupes.bench;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.Method;
+import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.QuantizedModel;
@@ -91,7 +92,7 @@ public final class ModelBench implements AutoCloseable {
             AccuracyRow row =
                     new AccuracyRow(
                             testModel.id(),
-                            config.getMethod().id(),
+                            label(config),
                             config.getBits(),
                             config.getActivationBits(),
                             accuracy,
@@ -114,6 +115,14 @@ public final class ModelBench implements AutoCloseable {
         } finally {
             q.restoreFloat();
         }
+    }
+
+    /** The method's id, with "+gptq-start" when NUPES's latent weights start at gptq-power. */
+    static String label(NupesConfig config) {
+        boolean gptqStart = config.getCalibrationSettings().latentStart() == LatentStart.GPTQ_POWER
+                && config.getMethod().needsCalibrationData() && !config.getMethod().isGptq()
+                && config.getMethod() != Method.LEARNED_ROUNDING;
+        return config.getMethod().id() + (gptqStart ? "+gptq-start" : "");
     }
 
     /**

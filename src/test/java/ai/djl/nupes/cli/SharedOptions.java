@@ -3,6 +3,7 @@ package ai.djl.nupes.cli;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.Method;
 import ai.djl.nupes.NupesConfig;
+import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.training.dataset.Dataset;
@@ -43,6 +44,13 @@ final class SharedOptions {
 
     @Option(names = "--seed", paramLabel = "N", description = "the seed of the calibration batch order (default: ${DEFAULT-VALUE})")
     long seed;
+
+    @Option(
+            names = "--latent-start",
+            paramLabel = "START",
+            converter = StartName.class,
+            description = "where NUPES's latent weights start: float-weights (the default) or gptq-power")
+    LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
 
     @Option(
             names = "--grid",
@@ -115,14 +123,29 @@ final class SharedOptions {
 
     /**
      * The calibration samples to ask for from a dataset of {@code size} samples: {@code --samples},
-     * at most the dataset's size. (Asking for more would run DJL's data iterator to its end, which
-     * closes the manager the calibration batches were gathered in.)
+     * at most the dataset's size (asking for more gets the whole dataset and a warning).
      *
      * @param size the dataset's size
      * @return the sample count
      */
     int samplesOf(long size) {
         return (int) Math.min(samples, size);
+    }
+
+    /** {@code --latent-start}: float-weights or gptq-power. */
+    static final class StartName implements picocli.CommandLine.ITypeConverter<LatentStart> {
+        @Override
+        public LatentStart convert(String value) {
+            switch (value) {
+                case "float-weights":
+                    return LatentStart.FLOAT_WEIGHTS;
+                case "gptq-power":
+                    return LatentStart.GPTQ_POWER;
+                default:
+                    throw new picocli.CommandLine.TypeConversionException(
+                            "'" + value + "' is neither float-weights nor gptq-power");
+            }
+        }
     }
 
     /**
@@ -144,6 +167,7 @@ final class SharedOptions {
         if (grid != null) {
             b.optGrid(grid);
         }
+        b.optLatentStart(latentStart);
         return b;
     }
 }

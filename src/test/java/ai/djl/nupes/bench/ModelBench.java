@@ -92,7 +92,7 @@ public final class ModelBench implements AutoCloseable {
             AccuracyRow row =
                     new AccuracyRow(
                             testModel.id(),
-                            label(config),
+                            label(config.getMethod(), config.getCalibrationSettings().latentStart()),
                             config.getBits(),
                             config.getActivationBits(),
                             accuracy,
@@ -117,12 +117,18 @@ public final class ModelBench implements AutoCloseable {
         }
     }
 
-    /** The method's id, with "+gptq-start" when NUPES's latent weights start at gptq-power. */
-    static String label(NupesConfig config) {
-        boolean gptqStart = config.getCalibrationSettings().latentStart() == LatentStart.GPTQ_POWER
-                && config.getMethod().needsCalibrationData() && !config.getMethod().isGptq()
-                && config.getMethod() != Method.LEARNED_ROUNDING;
-        return config.getMethod().id() + (gptqStart ? "+gptq-start" : "");
+    /**
+     * A row's method label: the method's id, with "+gptq-start" when NUPES's latent weights start
+     * at gptq-power.
+     *
+     * @param method the method
+     * @param start where its latent weights start
+     * @return the label
+     */
+    public static String label(Method method, LatentStart start) {
+        boolean gptqStart = start == LatentStart.GPTQ_POWER
+                && (method == Method.NUPES || method == Method.NUPES_FIXED_EXPONENT);
+        return method.id() + (gptqStart ? "+gptq-start" : "");
     }
 
     /**

@@ -1,6 +1,7 @@
 package ai.djl.nupes.bench.embedding;
 
 import ai.djl.nupes.Method;
+import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.bench.ProcessMemory;
 
 import java.nio.file.Paths;
@@ -25,14 +26,14 @@ public final class BenchEmbeddingCommand {
                             + " [--embedding-bits 32]",
                     "                  [--seeds 1] [--calibration-sentences 512] [--eval-sentences 2000]"
                             + " [--wordnet-nouns 3000]",
-                    "                  [--iterations N] [--references true] [--latency true] [--out FILE]"
+                    "                  [--iterations N] [--latent-start float-weights|gptq-power] [--references true] [--latency true] [--out FILE]"
                             + " [--latency-out FILE]",
                     "                                         all-MiniLM-L6-v2 sentence embeddings vs float"
                             + " (+ ONNX Runtime float/int8); merges target/bench/embedding.json");
 
     private static final Set<String> KEYS =
             Set.of("methods", "bits", "group-sizes", "embedding-bits", "seeds", "calibration-sentences",
-                    "eval-sentences", "wordnet-nouns", "iterations", "references", "latency", "out",
+                    "eval-sentences", "wordnet-nouns", "iterations", "latent-start", "references", "latency", "out",
                     "latency-out");
 
     private BenchEmbeddingCommand() {}
@@ -109,6 +110,9 @@ public final class BenchEmbeddingCommand {
         if (o.containsKey("iterations")) {
             s.iterations(ints("iterations", o.get("iterations")).get(0));
         }
+        if (o.containsKey("latent-start")) {
+            s.latentStart(latentStart(o.get("latent-start")));
+        }
         if (o.containsKey("references")) {
             s.references(bool("references", o.get("references")));
         }
@@ -123,6 +127,18 @@ public final class BenchEmbeddingCommand {
         }
         s.specs(); // refuses group sizes and embedding widths not supported yet, before any loading
         return s;
+    }
+
+    private static LatentStart latentStart(String value) {
+        switch (value) {
+            case "float-weights":
+                return LatentStart.FLOAT_WEIGHTS;
+            case "gptq-power":
+                return LatentStart.GPTQ_POWER;
+            default:
+                throw new IllegalArgumentException(
+                        "--latent-start expects float-weights or gptq-power, got '" + value + "'");
+        }
     }
 
     private static List<Integer> ints(String key, String value) {

@@ -12,6 +12,8 @@ import ai.djl.nn.Parameter;
 import ai.djl.nupes.Method;
 import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
+import ai.djl.nupes.bench.ModelBench;
+import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.QuantizedModel;
 import ai.djl.nupes.bench.ProcessMemory;
 import ai.djl.nupes.export.ExportOptions;
@@ -142,6 +144,7 @@ public final class EmbeddingBench {
         int evalSentences = 2000;
         int wordNetNouns = 3000;
         int iterations;
+        LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
         boolean references = true;
         boolean latency = true;
         boolean export = true;
@@ -243,7 +246,18 @@ public final class EmbeddingBench {
         }
 
         /**
-         * Sets the Adam steps per layer of data-driven methods (0 = the library's default).
+         * Sets where NUPES's latent weights start.
+         *
+         * @param start the start
+         * @return this
+         */
+        public Settings latentStart(LatentStart start) {
+            this.latentStart = java.util.Objects.requireNonNull(start, "start");
+            return this;
+        }
+
+        /**
+         * Sets the Adam steps per layer (0 = the library's default).
          *
          * @param n the count
          * @return this
@@ -472,6 +486,7 @@ public final class EmbeddingBench {
             if (settings.iterations > 0) {
                 b.optIterations(settings.iterations);
             }
+            b.optLatentStart(settings.latentStart);
         }
         return b.build();
     }
@@ -563,7 +578,8 @@ public final class EmbeddingBench {
         Scores mean = new Scores(meanOf(scores, Scores::cosMean), meanOf(scores, Scores::cosP5),
                 meanOf(scores, Scores::overlap), meanOf(scores, Scores::mrr));
         boolean spread = scores.size() > 1;
-        EmbeddingRow row = new EmbeddingRow(MiniLmArtifacts.MODEL, spec.method().id(), PYTORCH, spec.wbits(),
+        EmbeddingRow row = new EmbeddingRow(MiniLmArtifacts.MODEL,
+                ModelBench.label(spec.method(), s.latentStart), PYTORCH, spec.wbits(),
                 spec.groupSize(), spec.embeddingBits(), seeds, mean.cosMean(), mean.cosP5(), mean.overlap(),
                 mean.mrr(), ref.mrr(), ref.mrr() - mean.mrr(), bitsPerWeight, fileBytes,
                 fileBytes < 0 ? Double.NaN : 8.0 * fileBytes / ref.parameters(), seconds / seeds,

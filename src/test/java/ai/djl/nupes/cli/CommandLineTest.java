@@ -68,6 +68,7 @@ class CommandLineTest {
         assertUsageError(CliFixtures.run("quantize", "--grid", "odd"), "unknown grid 'odd'");
         assertUsageError(CliFixtures.run("quantize", "--input-shape", "1,x,28"), "is not a shape");
         assertUsageError(CliFixtures.run("quantize", "--samples", "0"), "'0' is not a positive whole number");
+        assertUsageError(CliFixtures.run("bench", "--latent-start", "gptq"), "'gptq' is neither float-weights nor gptq-power");
         assertUsageError(CliFixtures.run("quantize", "--seed"), "Missing required parameter", "--seed");
         assertUsageError(CliFixtures.run("bench-integer", "--presets", "W2A2"), "unknown preset 'W2A2'");
         assertUsageError(CliFixtures.run("train", "lenet"), "unknown test model 'lenet'");
@@ -81,6 +82,8 @@ class CommandLineTest {
     void benchEmbeddingRefusesItsUnknownOptions() {
         assertUsageError(CliFixtures.run("bench-embedding", "--bitz", "4"), "bench-embedding: unknown option '--bitz'");
         assertUsageError(CliFixtures.run("bench-embedding", "--bits", "x"), "--bits expects whole numbers");
+        assertUsageError(CliFixtures.run("bench-embedding", "--latent-start", "gptq"),
+                "--latent-start expects float-weights or gptq-power, got 'gptq'");
     }
 
     @Test

@@ -161,7 +161,8 @@ public final class LayerwiseCalibration {
             float initial = DataFreeCalibration.mean(setup.exponents);
             float learned = DataFreeCalibration.mean(r.weights().getExponents());
             logger.info(
-                    "{} [{}] W{}: a {} -> {}, loss {} -> {}, {} s ({} s capturing {} samples)",
+                    "{} [{}] W{}: a {} -> {}, loss {} -> {}{}, {} % of codes moved from rounding, {} s ({} s"
+                            + " capturing {} samples)",
                     layer.getPath(),
                     method,
                     setup.spec.getBits(),
@@ -169,6 +170,8 @@ public final class LayerwiseCalibration {
                     String.format("%.3f", learned),
                     String.format("%.3e", r.lossBefore()),
                     String.format("%.3e", r.lossAfter()),
+                    r.startLoss() == r.lossBefore() ? "" : String.format(" (started at %.3e)", r.startLoss()),
+                    String.format("%.2f", 100 * r.codesChanged()),
                     String.format("%.2f", seconds),
                     String.format("%.2f", captureSeconds),
                     samples.size());
@@ -187,7 +190,28 @@ public final class LayerwiseCalibration {
     }
 
     /** What reconstructing one layer produced. */
-    record Reconstructed(QuantizedWeights weights, double lossBefore, double lossAfter) {}
+    /**
+     * One reconstruction's outcome.
+     *
+     * @param weights the installed codes
+     * @param lossBefore the data-free codes' loss
+     * @param startLoss the loss where the latent weights started (the data-free one, or GPTQ's)
+     * @param lossAfter the installed codes' loss
+     * @param codesChanged the fraction of codes that differ from the data-free ones
+     */
+    record Reconstructed(
+            QuantizedWeights weights, double lossBefore, double startLoss, double lossAfter, double codesChanged) {}
+
+    /** The fraction of positions where two code arrays differ. */
+    static double changedFraction(byte[] a, byte[] b) {
+        int changed = 0;
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] != b[i]) {
+                changed++;
+            }
+        }
+        return a.length == 0 ? 0 : changed / (double) a.length;
+    }
 
     /**
      * Learns one layer's quantizer from its captured inputs, installs the result and enables it.
@@ -248,7 +272,8 @@ public final class LayerwiseCalibration {
             layer.setQuantizedWeights(result);
             lossAfter = Math.min(startLoss, lossBefore);
         }
-        return new Reconstructed(result, lossBefore, lossAfter);
+        return new Reconstructed(result, lossBefore, startLoss, lossAfter,
+                changedFraction(dataFree.getCodes(), result.getCodes()));
     }
 
     /** GPTQ on the layer's data-free exponent, with H from the reconstruction's own inputs. */

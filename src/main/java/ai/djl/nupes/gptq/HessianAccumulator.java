@@ -51,8 +51,14 @@ public final class HessianAccumulator {
             }
             data[i] = inputs[i];
         }
-        // Σ x xᵀ over rows = Xᵀ X
-        CommonOps_DDRM.multAddTransA(x, x, sum);
+        // Σ x xᵀ over rows = Xᵀ X, symmetric: EJML's inner product computes one triangle and mirrors it
+        if (rows == 0) {
+            CommonOps_DDRM.multInner(x, sum);
+        } else {
+            DMatrixRMaj batch = new DMatrixRMaj(columns, columns);
+            CommonOps_DDRM.multInner(x, batch);
+            CommonOps_DDRM.addEquals(sum, batch);
+        }
         rows += count;
     }
 

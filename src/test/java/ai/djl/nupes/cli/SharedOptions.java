@@ -46,6 +46,15 @@ final class SharedOptions {
     long seed;
 
     @Option(
+            names = "--learning-rates",
+            paramLabel = "W,S,A",
+            split = ",",
+            description = "Adam learning rates of NUPES's latent weights, log scales and exponent (default: "
+                    + NupesConfig.DEFAULT_WEIGHT_LR + "," + NupesConfig.DEFAULT_SCALE_LR + ","
+                    + NupesConfig.DEFAULT_EXPONENT_LR + ")")
+    float[] learningRates;
+
+    @Option(
             names = "--latent-start",
             paramLabel = "START",
             converter = StartName.class,
@@ -168,6 +177,13 @@ final class SharedOptions {
             b.optGrid(grid);
         }
         b.optLatentStart(latentStart);
+        if (learningRates != null) {
+            if (learningRates.length != 3) {
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--learning-rates takes three values (weights, scales, exponent), got " + learningRates.length);
+            }
+            b.optLearningRates(learningRates[0], learningRates[1], learningRates[2]);
+        }
         return b;
     }
 }

@@ -69,7 +69,8 @@ public final class AccuracyBook {
                 Comparator.comparing(AccuracyRow::model)
                         .thenComparing(AccuracyRow::abits, Comparator.reverseOrder())
                         .thenComparing(AccuracyRow::wbits, Comparator.reverseOrder())
-                        .thenComparing(AccuracyRow::method));
+                        .thenComparing(AccuracyRow::method)
+                        .thenComparing(AccuracyRow::groupSize, Comparator.nullsFirst(Comparator.naturalOrder())));
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "accuracy", ".json.tmp");
@@ -101,6 +102,42 @@ public final class AccuracyBook {
                             100 * r.floatAccuracy(),
                             100 * (r.floatAccuracy() - r.accuracy()),
                             r.evalSamples(),
+                            r.seconds()));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Formats language-model rows (those with a perplexity) as a markdown table.
+     *
+     * @param rows the rows; rows without a perplexity are skipped
+     * @return the table
+     */
+    public static String toLanguageMarkdown(List<AccuracyRow> rows) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| model | method | W | group | perplexity | float ppl | ppl +% | KL nats | top-1 agree % |"
+                + " next-char acc % | bits/weight | calib seqs | quant s |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (AccuracyRow r : rows) {
+            if (r.perplexity() == null) {
+                continue;
+            }
+            sb.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %s | %s | %d | %s | %.4f | %.4f | %.2f | %.5f | %.2f | %.2f | %s | %d | %.1f |%n",
+                            r.model(),
+                            r.method(),
+                            r.wbits(),
+                            r.groupSize() == null ? "–" : r.groupSize() == 0 ? "channel" : "g" + r.groupSize(),
+                            r.perplexity(),
+                            r.floatPerplexity(),
+                            100 * (r.perplexity() / r.floatPerplexity() - 1),
+                            r.klDivergence(),
+                            100 * r.top1Agreement(),
+                            100 * r.accuracy(),
+                            r.bitsPerWeight() == null ? "–" : String.format(Locale.ROOT, "%.3f", r.bitsPerWeight()),
+                            r.calibrationSamples() == null ? 0 : r.calibrationSamples(),
                             r.seconds()));
         }
         return sb.toString();

@@ -2,17 +2,27 @@ package ai.djl.nupes.bench;
 
 import com.google.gson.annotations.SerializedName;
 
+import java.util.Objects;
+
 /**
- * One row of {@code target/bench/accuracy.json}.
+ * One row of {@code target/bench/accuracy.json}. The language-model fields are null (and absent
+ * from the JSON) for the classifiers.
  *
  * @param model test model id
  * @param method method id ({@code float}, {@code uniform}, {@code powerquant-layer}, ...)
  * @param wbits weight bits (32 for float)
  * @param abits activation bits (32 = float activations)
- * @param accuracy top-1 accuracy in [0, 1]
+ * @param accuracy top-1 accuracy in [0, 1] (for the {@code lm}: of the next character)
  * @param floatAccuracy the float model's accuracy on the same samples
- * @param evalSamples how many test images were scored
+ * @param evalSamples how many test images (for the {@code lm}: scored characters) were scored
  * @param seconds wall time of the quantization (not of the evaluation)
+ * @param groupSize inputs per scale group, 0 for one scale per output channel (null: not recorded)
+ * @param perplexity the quantized language model's perplexity
+ * @param floatPerplexity the float language model's perplexity on the same text
+ * @param klDivergence mean KL(float ‖ quantized) of the next-character distributions, in nats
+ * @param top1Agreement fraction of positions whose most likely next character is the float model's
+ * @param bitsPerWeight bits per quantized weight of the frozen export: codes, scales, exponents
+ * @param calibrationSamples calibration sequences the method saw (0 data-free)
  */
 public record AccuracyRow(
         String model,
@@ -22,18 +32,51 @@ public record AccuracyRow(
         double accuracy,
         @SerializedName("float_accuracy") double floatAccuracy,
         @SerializedName("eval_samples") long evalSamples,
-        double seconds) {
+        double seconds,
+        @SerializedName("group_size") Integer groupSize,
+        Double perplexity,
+        @SerializedName("float_perplexity") Double floatPerplexity,
+        @SerializedName("kl_divergence") Double klDivergence,
+        @SerializedName("top1_agreement") Double top1Agreement,
+        @SerializedName("bits_per_weight") Double bitsPerWeight,
+        @SerializedName("calibration_samples") Integer calibrationSamples) {
+
+    /**
+     * A classifier row (no group size, no language-model fields).
+     *
+     * @param model test model id
+     * @param method method id
+     * @param wbits weight bits
+     * @param abits activation bits
+     * @param accuracy top-1 accuracy
+     * @param floatAccuracy the float model's accuracy
+     * @param evalSamples test images scored
+     * @param seconds quantization wall time
+     */
+    public AccuracyRow(
+            String model,
+            String method,
+            int wbits,
+            int abits,
+            double accuracy,
+            double floatAccuracy,
+            long evalSamples,
+            double seconds) {
+        this(model, method, wbits, abits, accuracy, floatAccuracy, evalSamples, seconds,
+                null, null, null, null, null, null, null);
+    }
 
     /**
      * Whether two rows describe the same measurement (and the newer replaces the older).
      *
      * @param other the other row
-     * @return true for the same model, method, wbits and abits
+     * @return true for the same model, method, wbits, abits and group size
      */
     public boolean sameKey(AccuracyRow other) {
         return model.equals(other.model)
                 && method.equals(other.method)
                 && wbits == other.wbits
-                && abits == other.abits;
+                && abits == other.abits
+                && Objects.equals(groupSize, other.groupSize);
     }
 }

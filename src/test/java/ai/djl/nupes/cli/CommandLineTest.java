@@ -72,6 +72,8 @@ class CommandLineTest {
         assertUsageError(CliFixtures.run("quantize", "--seed"), "Missing required parameter", "--seed");
         assertUsageError(CliFixtures.run("bench-integer", "--presets", "W2A2"), "unknown preset 'W2A2'");
         assertUsageError(CliFixtures.run("train", "lenet"), "unknown test model 'lenet'");
+        assertUsageError(CliFixtures.run("quantize", "--model", "lm"), "is the language model", "bench-lm");
+        assertUsageError(CliFixtures.run("bench-lm", "--group-sizes", "-1"), "--group-sizes: -1 is negative");
         assertUsageError(CliFixtures.run("quantize", "--model", "cnn", "--model-path", modelDir.toString()),
                 "not both");
         assertUsageError(CliFixtures.run("quantize", "--model-path", modelDir.toString(), "--bits", "4,3"),
@@ -88,8 +90,8 @@ class CommandLineTest {
 
     @Test
     void helpOnEveryCommand() {
-        for (String command : new String[] {"quantize", "bench", "bench-export", "bench-integer", "bench-embedding",
-            "zoo", "train", "bundle-data"}) {
+        for (String command : new String[] {"quantize", "bench", "bench-lm", "bench-export", "bench-integer",
+            "bench-embedding", "zoo", "train", "bundle-data"}) {
             CliFixtures.Run run = CliFixtures.run(command, "--help");
             assertEquals(0, run.code(), run.toString());
             assertTrue(run.out().startsWith("Usage: djl-nupes " + command), run.out());

@@ -86,15 +86,25 @@ final class Converters {
         }
     }
 
-    /** A bundled test model id: mlp, cnn, resnet, transformer. */
+    /**
+     * A bundled image classifier id: mlp, cnn, resnet, transformer. The language model {@code lm}
+     * is refused here (its commands are {@code bench-lm} and {@code train lm}).
+     */
     static final class TestModelId implements ITypeConverter<TestModel> {
         @Override
         public TestModel convert(String value) {
+            TestModel model;
             try {
-                return TestModel.of(value.trim());
+                model = TestModel.of(value.trim());
             } catch (IllegalArgumentException e) {
                 throw new TypeConversionException(e.getMessage());
             }
+            if (!model.isClassifier()) {
+                throw new TypeConversionException(
+                        "'" + value.trim() + "' is the language model, not an image classifier;"
+                                + " use bench-lm (or train lm)");
+            }
+            return model;
         }
     }
 

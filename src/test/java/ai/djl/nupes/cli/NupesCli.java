@@ -47,6 +47,8 @@ import java.util.concurrent.Callable;
         subcommands = {
             QuantizeCommand.class,
             BenchCommand.class,
+            BenchLmCommand.class,
+            BenchLmCommand.Outliers.class,
             NupesCli.BenchExport.class,
             NupesCli.BenchInteger.class,
             NupesCli.BenchEmbedding.class,
@@ -180,7 +182,7 @@ public final class NupesCli implements Runnable {
     }
 
     static List<TestModel> allModels() {
-        return Arrays.asList(TestModel.values());
+        return TestModel.classifiers();
     }
 
     /** {@code bench-export}. */
@@ -294,15 +296,40 @@ public final class NupesCli implements Runnable {
 
     /** {@code train}. */
     @Command(name = "train", mixinStandardHelpOptions = true,
-            description = "Retrains a test model on the full Fashion-MNIST into test-models/.")
+            description = "Retrains a test model into test-models/: a classifier on the full Fashion-MNIST,"
+                    + " or lm on the KJV text (Debian's bible-kjv).")
     static final class Train implements Callable<Integer> {
         @Spec CommandSpec spec;
 
-        @Parameters(index = "0", paramLabel = "MODEL", description = "mlp, cnn, resnet, transformer or all")
+        @Parameters(index = "0", paramLabel = "MODEL",
+                description = "mlp, cnn, resnet, transformer, all (the four classifiers) or lm")
         String model;
+
+        @Option(names = "--steps", paramLabel = "N", description = "lm only: Adam steps (default: the shipped model's)")
+        Integer steps;
+
+        @Option(names = "--measure-steps", paramLabel = "N",
+                description = "lm only: run N steps, log their time and write nothing")
+        int measureSteps;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "lm only: model directory (default: test-models/lm)")
+        Path out;
 
         @Override
         public Integer call() throws Exception {
+            if (model.equals(TestModel.LM.id())) {
+                TestModelTrainer.LanguageSettings s = TestModelTrainer.languageDefaults();
+                if (steps != null) {
+                    if (steps < 1) {
+                        throw new ParameterException(spec.commandLine(), "--steps must be positive");
+                    }
+                    s = new TestModelTrainer.LanguageSettings(steps, s.batchSize(), s.learningRate(),
+                            Math.min(s.warmupSteps(), steps / 10), s.seed(), s.calibrationWindows(),
+                            s.evaluationWindows());
+                }
+                TestModelTrainer.trainLanguageModel(s, out == null ? TestModel.LM.directory() : out, measureSteps);
+                return 0;
+            }
             List<TestModel> models;
             if (model.equals("all")) {
                 models = allModels();

@@ -70,7 +70,7 @@ class FrozenExportTest {
     }
 
     @ParameterizedTest
-    @EnumSource(TestModel.class)
+    @EnumSource(value = TestModel.class, mode = EnumSource.Mode.EXCLUDE, names = "LM")
     void frozenModelReloadsThroughCriteriaAndMatchesTheInMemoryModel(TestModel testModel, @TempDir Path tmp)
             throws Exception {
         for (int bits : new int[] {2, 3, 4, 8}) {

@@ -2,6 +2,7 @@ package ai.djl.nupes.models;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
@@ -9,7 +10,9 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 
-/** Adds a learned position vector to each token: {@code (N, T, E) + (T, E)}. */
+/**
+ * Adds a learned position vector to each token: {@code (N, t, E) + (T, E)[:t]} for any {@code t ≤ T}.
+ */
 public final class PositionEmbedding extends AbstractBlock {
 
     private static final byte VERSION = 1;
@@ -43,7 +46,13 @@ public final class PositionEmbedding extends AbstractBlock {
     protected NDList forwardInternal(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.singletonOrThrow();
-        return new NDList(x.add(ps.getValue(position, x.getDevice(), training)));
+        NDArray table = ps.getValue(position, x.getDevice(), training);
+        long t = x.getShape().get(1);
+        if (t < tokens) {
+            // a shorter sequence (the language model's) takes the first t positions
+            table = table.get(new NDIndex(":{}", t));
+        }
+        return new NDList(x.add(table));
     }
 
     /** {@inheritDoc} */

@@ -21,8 +21,9 @@ import java.nio.file.Paths;
 import java.util.Locale;
 
 /**
- * The four Fashion-MNIST classifiers this project quantizes, each built from DJL's own blocks. All
- * take {@code (N, 1, 28, 28)} float images in [0, 1] and return 10 logits.
+ * The test models this project quantizes, each built from DJL's own blocks: four Fashion-MNIST
+ * classifiers, which take {@code (N, 1, 28, 28)} float images in [0, 1] and return 10 logits, and
+ * the character language model {@link #LM}.
  */
 public enum TestModel {
     /** 784-256-128-10 perceptron: DJL model-zoo {@code Mlp}. */
@@ -81,7 +82,37 @@ public enum TestModel {
                                     "meanPool"))
                     .add(Linear.builder().setUnits(10).build());
         }
+    },
+    /**
+     * A byte-level decoder-only transformer language model on the King James Version ({@link
+     * CharLanguageModel}): 128 ASCII ids, context {@link #LM_CONTEXT}, width {@link #LM_WIDTH},
+     * {@link #LM_LAYERS} pre-LayerNorm decoder layers with a causal mask, an untied Linear head.
+     * Takes {@code (N, T)} ids, {@code T ≤ LM_CONTEXT}, and returns {@code (N, T, 128)} logits.
+     */
+    LM {
+        @Override
+        public Block newBlock() {
+            return new CharLanguageModel(LM_VOCAB, LM_CONTEXT, LM_WIDTH, LM_LAYERS, LM_HEADS, LM_FFN);
+        }
+
+        @Override
+        public boolean isClassifier() {
+            return false;
+        }
     };
+
+    /** The language model's vocabulary: ASCII bytes. */
+    public static final int LM_VOCAB = 128;
+    /** The language model's context (and evaluation window). */
+    public static final int LM_CONTEXT = 128;
+    /** The language model's width. */
+    public static final int LM_WIDTH = 192;
+    /** The language model's decoder layers. */
+    public static final int LM_LAYERS = 3;
+    /** The language model's attention heads. */
+    public static final int LM_HEADS = 6;
+    /** The language model's feed-forward width. */
+    public static final int LM_FFN = 4 * LM_WIDTH;
 
     /** The input shape of one image batch of size 1. */
     public static final Shape INPUT_SHAPE = new Shape(1, 1, 28, 28);
@@ -98,6 +129,25 @@ public enum TestModel {
      * @return the block
      */
     public abstract Block newBlock();
+
+    /**
+     * Whether this is one of the Fashion-MNIST classifiers (images in, 10 logits out); the
+     * language model {@link #LM} is not.
+     *
+     * @return true for mlp, cnn, resnet and transformer
+     */
+    public boolean isClassifier() {
+        return true;
+    }
+
+    /**
+     * The Fashion-MNIST classifiers, in declaration order.
+     *
+     * @return every model but {@link #LM}
+     */
+    public static java.util.List<TestModel> classifiers() {
+        return java.util.Arrays.stream(values()).filter(TestModel::isClassifier).toList();
+    }
 
     /**
      * Returns the short name used for directories and in tables ({@code mlp}, {@code cnn}, ...).
@@ -120,7 +170,7 @@ public enum TestModel {
     /**
      * Looks a model up by its id.
      *
-     * @param id {@code mlp}, {@code cnn}, {@code resnet} or {@code transformer}
+     * @param id {@code mlp}, {@code cnn}, {@code resnet}, {@code transformer} or {@code lm}
      * @return the model
      */
     public static TestModel of(String id) {
@@ -130,7 +180,7 @@ public enum TestModel {
             }
         }
         throw new IllegalArgumentException(
-                "unknown test model '" + id + "'; expected one of mlp, cnn, resnet, transformer");
+                "unknown test model '" + id + "'; expected one of mlp, cnn, resnet, transformer, lm");
     }
 
     private static Conv2d conv(int filters) {

@@ -22,7 +22,7 @@ public final class TestModelBlockFactory implements BlockFactory {
         if (architecture == null) {
             throw new IllegalArgumentException(
                     modelPath.resolve("serving.properties")
-                            + ": missing 'architecture' (mlp, cnn, resnet or transformer)");
+                            + ": missing 'architecture' (mlp, cnn, resnet, transformer or lm)");
         }
         return TestModel.of(architecture.toString()).newBlock();
     }

@@ -5,18 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.inference.Predictor;
-import ai.djl.nupes.Method;
-import ai.djl.nupes.Nupes;
-import ai.djl.nupes.NupesConfig;
-import ai.djl.nupes.QuantizedModel;
-import ai.djl.nupes.export.ExportOptions;
-import ai.djl.nupes.export.FrozenExporter;
 import ai.djl.nupes.format.Manifest;
 import ai.djl.repository.zoo.ZooModel;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,30 +20,21 @@ import java.util.concurrent.Future;
 
 /**
  * all-MiniLM-L6-v2 quantized with group-wise scales and a quantized word table, exported frozen and
- * served as text embeddings through {@code Criteria<String, float[]>}.
+ * served as text embeddings through {@code Criteria<String, float[]>} ({@link
+ * MiniLm#frozenW4G128()}: uniform W4 g128, W4 tables).
  */
 class QuantizedMiniLmServingTest {
 
-    @TempDir static Path tmp;
     private static List<String> sentences;
     private static float[][] inMemory;
     private static Path frozen;
 
     @BeforeAll
-    static void quantizeAndExport() throws Exception {
-        sentences = MiniLm.verses(24);
-        Path floatDir = BertImporter.writeModelDirectory(MiniLm.jar(MiniLm.ONNX), tmp.resolve("float"), "minilm");
-        frozen = tmp.resolve("minilm-w4-g128");
-        try (ZooModel<String, float[]> model = BertImporter.embeddingCriteria(floatDir).loadModel()) {
-            NupesConfig config = NupesConfig.builder().setBits(4).optGroupSize(128).optEmbeddingBits(4)
-                    .optMethod(Method.UNIFORM).build();
-            QuantizedModel q = Nupes.quantize(model, config);
-            try (Predictor<String, float[]> p = model.newPredictor()) {
-                inMemory = p.batchPredict(sentences).toArray(new float[0][]);
-            }
-            FrozenExporter.export(
-                    q, frozen, ExportOptions.builder().optFile(floatDir.resolve(BertImporter.TOKENIZER_FILE)).build());
-        }
+    static void quantizeAndExport() {
+        MiniLm.Frozen export = MiniLm.frozenW4G128();
+        sentences = export.sentences();
+        inMemory = export.inMemory();
+        frozen = export.dir();
     }
 
     @Test

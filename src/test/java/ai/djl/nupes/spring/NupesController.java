@@ -15,11 +15,18 @@ import ai.djl.nupes.models.TestModels;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.TranslateException;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.multipart.MultipartFile;
@@ -29,9 +36,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
-/** {@code POST /classify} and {@code POST /quantize}. */
+/** {@code POST /classify}, {@code POST /quantize} and, with an embedding model, {@code POST /embed}. */
 @RestController
 public class NupesController {
 
@@ -44,15 +53,32 @@ public class NupesController {
     /** The answer of {@code /quantize}. */
     public record QuantizeAnswer(String method, String thread, List<LayerBits> layers) {}
 
+    /** The most sentences one {@code /embed} request may carry. */
+    public static final int MAX_SENTENCES = 64;
+
+    /**
+     * The longest sentence {@code /embed} takes, in characters: a guard on the body's size (the
+     * tokenizer keeps only a sentence's first 128 tokens anyway).
+     */
+    public static final int MAX_CHARS = 4096;
+
+    private static final ObjectReader JSON =
+            new ObjectMapper().reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
     private final ZooModel<Image, Classifications> classifier;
+    private final Optional<ZooModel<String, float[]>> embedder;
 
     /**
      * Creates the controller.
      *
-     * @param classifier the frozen model bean
+     * @param classifier the frozen image model bean
+     * @param embedder the frozen text encoder bean, absent when {@code nupes.embedding-model-dir}
+     *     is not set
      */
-    public NupesController(ZooModel<Image, Classifications> classifier) {
+    public NupesController(
+            ZooModel<Image, Classifications> classifier, Optional<ZooModel<String, float[]>> embedder) {
         this.classifier = classifier;
+        this.embedder = embedder;
     }
 
     /**
@@ -106,6 +132,85 @@ public class NupesController {
                             + " grayscale image, got " + image.getWidth() + "x" + image.getHeight());
         }
         return image;
+    }
+
+    /**
+     * Embeds a JSON list of sentences with a predictor of its own: one mean-pooled, L2-normalised
+     * vector per sentence, in order.
+     *
+     * @param body a JSON list of 1 to {@value #MAX_SENTENCES} non-blank strings
+     * @return the vectors
+     * @throws TranslateException when inference fails
+     */
+    @PostMapping(path = "/embed", consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    public List<float[]> embed(@RequestBody(required = false) String body) throws TranslateException {
+        ZooModel<String, float[]> model = embedder.orElseThrow(() -> new ResponseStatusException(
+                HttpStatus.SERVICE_UNAVAILABLE, "no embedding model is configured; start the service with"
+                        + " --nupes.embedding-model-dir=<frozen text encoder directory>"));
+        List<String> sentences = sentences(body);
+        // predictors are not thread-safe: one per request; the list goes through as one padded batch
+        try (Predictor<String, float[]> predictor = model.newPredictor()) {
+            return predictor.batchPredict(sentences);
+        }
+    }
+
+    /**
+     * Reads an {@code /embed} body, refusing anything but a JSON list of 1 to {@value
+     * #MAX_SENTENCES} non-blank strings of at most {@value #MAX_CHARS} characters.
+     *
+     * @param body the request body, or null when there was none
+     * @return the sentences
+     * @throws ResponseStatusException 400, naming the problem and the element at fault
+     */
+    public static List<String> sentences(String body) {
+        String expected = "expected a JSON list of 1 to " + MAX_SENTENCES + " sentences";
+        if (body == null || body.isBlank()) {
+            throw badRequest("the body is empty; " + expected);
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw badRequest("the body is not JSON (" + e.getOriginalMessage() + "); " + expected);
+        }
+        if (!root.isArray()) {
+            throw badRequest(expected + ", got a JSON " + type(root));
+        }
+        if (root.isEmpty()) {
+            throw badRequest("the list is empty; " + expected);
+        }
+        if (root.size() > MAX_SENTENCES) {
+            throw badRequest("the list has " + root.size() + " sentences; at most " + MAX_SENTENCES
+                    + " per request");
+        }
+        List<String> sentences = new ArrayList<>(root.size());
+        for (int i = 0; i < root.size(); i++) {
+            JsonNode e = root.get(i);
+            if (!e.isTextual()) {
+                throw badRequest("element " + i + " is a JSON " + type(e) + ", not a string");
+            }
+            String s = e.textValue();
+            if (s.isEmpty()) {
+                throw badRequest("element " + i + " is an empty string");
+            }
+            if (s.isBlank()) {
+                throw badRequest("element " + i + " is blank (only whitespace)");
+            }
+            if (s.length() > MAX_CHARS) {
+                throw badRequest("element " + i + " has " + s.length() + " characters; at most " + MAX_CHARS);
+            }
+            sentences.add(s);
+        }
+        return sentences;
+    }
+
+    private static String type(JsonNode node) {
+        return node.getNodeType().name().toLowerCase(Locale.ROOT);
+    }
+
+    private static ResponseStatusException badRequest(String reason) {
+        return new ResponseStatusException(HttpStatus.BAD_REQUEST, reason);
     }
 
     /**

@@ -8,7 +8,8 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 public class NupesSpringApp {
 
     /**
-     * Starts the service; {@code --nupes.model-dir=<frozen model directory>} is required.
+     * Starts the service; {@code --nupes.model-dir=<frozen model directory>} is required, {@code
+     * --nupes.embedding-model-dir=<frozen text encoder directory>} adds {@code POST /embed}.
      *
      * @param args Spring Boot arguments
      */

@@ -1,7 +1,9 @@
 package ai.djl.nupes.spring;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.inference.Predictor;
@@ -17,6 +19,7 @@ import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.data.IdxFiles;
 import ai.djl.nupes.export.ExportOptions;
 import ai.djl.nupes.export.FrozenExporter;
+import ai.djl.nupes.imports.MiniLm;
 import ai.djl.nupes.models.TestModel;
 import ai.djl.nupes.models.TestModels;
 import ai.djl.repository.zoo.ZooModel;
@@ -29,8 +32,12 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.AnnotationConfigApplicationContext;
+import org.springframework.core.ResolvableType;
+import org.springframework.core.env.MapPropertySource;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.web.server.ResponseStatusException;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -45,7 +52,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -53,8 +62,9 @@ import java.util.concurrent.Future;
 import javax.imageio.ImageIO;
 
 /**
- * The Spring Boot example end to end on the loopback interface: concurrent classification equal to
- * direct predictor calls, clear 400s for bad uploads, quantization from a request thread.
+ * The Spring Boot example end to end on the loopback interface: concurrent classification and
+ * sentence embedding equal to direct predictor calls, clear 400s for bad uploads and bodies,
+ * quantization from a request thread.
  */
 @SpringBootTest(
         classes = NupesSpringApp.class,
@@ -65,12 +75,17 @@ class SpringServiceTest {
     private static final int CLIENTS = 8;
     private static final int REQUESTS = 50;
     private static final int IMAGES = 64;
+    private static final int EMBED_REQUESTS = 25;
+    private static final int SENTENCE_LISTS = 16;
 
     private static Path frozenDir;
 
     @DynamicPropertySource
     static void modelDir(DynamicPropertyRegistry registry) {
         registry.add("nupes.model-dir", () -> frozen().toString());
+        // all-MiniLM-L6-v2, uniform W4 g128 with W4 tables, frozen once per JVM (shared with
+        // QuantizedMiniLmServingTest)
+        registry.add("nupes.embedding-model-dir", () -> MiniLm.frozenW4G128().dir().toString());
     }
 
     /** Quantizes the bundled CNN (data-free powerquant-layer, W4, seed 0) and exports it frozen, once. */
@@ -106,6 +121,8 @@ class SpringServiceTest {
     @LocalServerPort int port;
 
     @Autowired ZooModel<Image, Classifications> classifier;
+
+    @Autowired ZooModel<String, float[]> embedder;
 
     private final HttpClient client = HttpClient.newHttpClient();
 
@@ -144,6 +161,35 @@ class SpringServiceTest {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(form.toByteArray()))
                 .build();
         return client.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> postJson(String path, String json) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8))
+                .build();
+        return client.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
+    /** The vectors of an {@code /embed} answer, each number read as the float it was written from. */
+    private static List<float[]> vectors(String body) {
+        List<float[]> out = new ArrayList<>();
+        for (com.google.gson.JsonElement v : JsonParser.parseString(body).getAsJsonArray()) {
+            JsonArray a = v.getAsJsonArray();
+            float[] f = new float[a.size()];
+            for (int j = 0; j < f.length; j++) {
+                // the number's own text: Float.toString's digits parse back to the same float
+                f[j] = Float.parseFloat(a.get(j).getAsString());
+            }
+            out.add(f);
+        }
+        return out;
+    }
+
+    private static String jsonList(List<String> sentences) {
+        JsonArray a = new JsonArray();
+        sentences.forEach(a::add);
+        return a.toString();
     }
 
     private static String rss() throws IOException {
@@ -239,5 +285,137 @@ class SpringServiceTest {
             assertTrue(Double.isFinite(l.get("exponent").getAsDouble()), response.body());
         });
         System.out.println("spring /quantize on " + json.get("thread").getAsString() + ": " + layers);
+    }
+
+    /**
+     * {@value #SENTENCE_LISTS} lists of 2 to 4 KJV verses (26 to 309 characters), one with a
+     * non-ASCII sentence.
+     */
+    private static List<List<String>> sentenceLists() throws IOException {
+        List<String> verses = MiniLm.verses(48);
+        List<List<String>> lists = new ArrayList<>();
+        int next = 0;
+        for (int k = 0; k < SENTENCE_LISTS; k++) {
+            int n = 2 + k % 3;
+            List<String> list = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                list.add(verses.get(next++ % verses.size()));
+            }
+            lists.add(list);
+        }
+        lists.get(5).set(0, "Au commencement, Dieu cr\u00e9a les cieux et la terre \u2014 \u00ab\u00a0Que la lumi\u00e8re soit\u00a0\u00bb");
+        return lists;
+    }
+
+    @Test
+    void concurrentClientsGetTheDirectPredictorsEmbeddings() throws Exception {
+        List<List<String>> lists = sentenceLists();
+        List<List<float[]>> expected = new ArrayList<>();
+        try (Predictor<String, float[]> predictor = embedder.newPredictor()) {
+            for (List<String> list : lists) {
+                // the same padded batch the endpoint runs
+                expected.add(predictor.batchPredict(list));
+            }
+        }
+        String rssBefore = rss();
+        long start = System.nanoTime();
+        ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+        try {
+            List<Future<Integer>> futures = new ArrayList<>();
+            for (int c = 0; c < CLIENTS; c++) {
+                int clientId = c;
+                futures.add(pool.submit(() -> {
+                    int equal = 0;
+                    for (int r = 0; r < EMBED_REQUESTS; r++) {
+                        int k = (clientId * EMBED_REQUESTS + r) % SENTENCE_LISTS;
+                        HttpResponse<String> response = postJson("/embed", jsonList(lists.get(k)));
+                        assertEquals(200, response.statusCode(), response.body());
+                        List<float[]> got = vectors(response.body());
+                        assertEquals(lists.get(k).size(), got.size(), "list " + k);
+                        for (int j = 0; j < got.size(); j++) {
+                            assertEquals(384, got.get(j).length);
+                            // bit for bit: assertArrayEquals without a delta compares float bits
+                            assertArrayEquals(expected.get(k).get(j), got.get(j), "list " + k + " sentence " + j);
+                            equal++;
+                        }
+                    }
+                    return equal;
+                }));
+            }
+            int equal = 0;
+            for (Future<Integer> f : futures) {
+                equal += f.get();
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            int sentences = 0;
+            for (int c = 0; c < CLIENTS; c++) {
+                for (int r = 0; r < EMBED_REQUESTS; r++) {
+                    sentences += lists.get((c * EMBED_REQUESTS + r) % SENTENCE_LISTS).size();
+                }
+            }
+            assertEquals(sentences, equal);
+            System.out.printf("spring /embed: %d clients x %d requests = %d answers (%d sentences), %d vectors"
+                            + " bit for bit equal to the direct predictor, %.2f s (%.1f requests/s), VmRSS before %s,"
+                            + " after %s%n",
+                    CLIENTS, EMBED_REQUESTS, CLIENTS * EMBED_REQUESTS, sentences, equal, seconds,
+                    CLIENTS * EMBED_REQUESTS / seconds, rssBefore, rss());
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void badEmbedBodiesAreRejectedNamingTheProblem() throws Exception {
+        String tooLong = "x".repeat(NupesController.MAX_CHARS + 1);
+        String[][] cases = {
+            {"", "the body is empty"},
+            {"not json", "the body is not JSON"},
+            {"[\"a\"] [\"b\"]", "the body is not JSON"},
+            {"{\"sentences\": [\"a\"]}", "expected a JSON list of 1 to 64 sentences, got a JSON object"},
+            {"\"a sentence\"", "got a JSON string"},
+            {"[]", "the list is empty"},
+            {jsonList(Collections.nCopies(NupesController.MAX_SENTENCES + 1, "a")),
+                "the list has 65 sentences; at most 64 per request"},
+            {"[\"a\", 3, \"b\"]", "element 1 is a JSON number, not a string"},
+            {"[\"a\", \"b\", null]", "element 2 is a JSON null, not a string"},
+            {"[[\"a\"]]", "element 0 is a JSON array, not a string"},
+            {"[\"a\", \"\"]", "element 1 is an empty string"},
+            {"[\" \\t \"]", "element 0 is blank"},
+            {"[\"a\", \"" + tooLong + "\"]", "element 1 has 4097 characters; at most 4096"},
+        };
+        for (String[] c : cases) {
+            HttpResponse<String> response = postJson("/embed", c[0]);
+            String shown = c[0].length() > 60 ? c[0].substring(0, 60) + "..." : c[0];
+            assertEquals(400, response.statusCode(), shown + " -> " + response.body());
+            String error = JsonParser.parseString(response.body()).getAsJsonObject().get("error").getAsString();
+            assertTrue(error.contains(c[1]), shown + " -> " + error);
+        }
+        // the limits themselves are accepted
+        List<String> most = new ArrayList<>();
+        for (int i = 0; i < NupesController.MAX_SENTENCES; i++) {
+            most.add(i == 0 ? "y".repeat(NupesController.MAX_CHARS) : "word " + i);
+        }
+        HttpResponse<String> response = postJson("/embed", jsonList(most));
+        assertEquals(200, response.statusCode(), response.body());
+        assertEquals(NupesController.MAX_SENTENCES, vectors(response.body()).size());
+    }
+
+    @Test
+    void withoutAnEmbeddingModelTheImageServiceStartsAndEmbedSaysHowToConfigureOne() {
+        // the configuration and controller alone, in a plain context: no web server, no second model
+        try (AnnotationConfigApplicationContext context = new AnnotationConfigApplicationContext()) {
+            context.getEnvironment().getPropertySources()
+                    .addFirst(new MapPropertySource("image-only", Map.of("nupes.model-dir", frozen().toString())));
+            context.register(NupesModelConfiguration.class, NupesController.class);
+            context.refresh();
+            assertEquals(0, context.getBeanNamesForType(
+                    ResolvableType.forClassWithGenerics(ZooModel.class, String.class, float[].class)).length);
+            assertEquals(1, context.getBeanNamesForType(
+                    ResolvableType.forClassWithGenerics(ZooModel.class, Image.class, Classifications.class)).length);
+            NupesController controller = context.getBean(NupesController.class);
+            ResponseStatusException e = assertThrows(ResponseStatusException.class, () -> controller.embed("[\"a\"]"));
+            assertEquals(503, e.getStatusCode().value());
+            assertTrue(e.getReason().contains("--nupes.embedding-model-dir="), e.getReason());
+        }
     }
 }

@@ -1,2 +1,5 @@
-/** A Spring Boot example service: classification with a frozen NUPES model, quantization on a request thread. */
+/**
+ * A Spring Boot example service: classification and sentence embeddings with frozen NUPES models,
+ * quantization on a request thread.
+ */
 package ai.djl.nupes.spring;

@@ -240,13 +240,11 @@ public final class LayerwiseCalibration {
         // the best start so far: the data-free codes, or GPTQ's when NUPES starts there
         QuantizedWeights start = dataFree;
         double startLoss = lossBefore;
-        String startName = "data-free";
-        boolean fromGptq = settings.latentStart() == LatentStart.GPTQ_POWER && method != Method.LEARNED_ROUNDING;
+        boolean fromGptq = settings.latentStart().appliesTo(method);
         if (fromGptq) {
             start = gptqStart(layer, setup, samples, method);
             layer.setQuantizedWeights(start);
             startLoss = meanLoss(layer, samples, unit);
-            startName = "gptq-power";
             if (!(startLoss < lossBefore)) {
                 logger.info("{}: the gptq-power start (loss {}) is no better than the data-free one ({})",
                         layer.getPath(), String.format("%.3e", startLoss), String.format("%.3e", lossBefore));
@@ -261,13 +259,14 @@ public final class LayerwiseCalibration {
         if (!(lossAfter < Math.min(startLoss, lossBefore))) {
             // never end worse than where the reconstruction started
             boolean keepGptq = startLoss < lossBefore;
+            String kept = keepGptq ? LatentStart.GPTQ_POWER.id() : "data-free";
             logger.warn(
                     "{}: calibration ended at loss {}, not below the {} start's {}; keeping the {} codes",
                     layer.getPath(),
                     String.format("%.3e", lossAfter),
-                    keepGptq ? startName : "data-free",
+                    kept,
                     String.format("%.3e", Math.min(startLoss, lossBefore)),
-                    keepGptq ? startName : "data-free");
+                    kept);
             result = keepGptq ? start : dataFree;
             layer.setQuantizedWeights(result);
             lossAfter = Math.min(startLoss, lossBefore);

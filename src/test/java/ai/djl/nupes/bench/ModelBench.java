@@ -126,9 +126,7 @@ public final class ModelBench implements AutoCloseable {
      * @return the label
      */
     public static String label(Method method, LatentStart start) {
-        boolean gptqStart = start == LatentStart.GPTQ_POWER
-                && (method == Method.NUPES || method == Method.NUPES_FIXED_EXPONENT);
-        return method.id() + (gptqStart ? "+gptq-start" : "");
+        return method.id() + (start.appliesTo(method) ? "+gptq-start" : "");
     }
 
     /**

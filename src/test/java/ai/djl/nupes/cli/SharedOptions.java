@@ -145,14 +145,10 @@ final class SharedOptions {
     static final class StartName implements picocli.CommandLine.ITypeConverter<LatentStart> {
         @Override
         public LatentStart convert(String value) {
-            switch (value) {
-                case "float-weights":
-                    return LatentStart.FLOAT_WEIGHTS;
-                case "gptq-power":
-                    return LatentStart.GPTQ_POWER;
-                default:
-                    throw new picocli.CommandLine.TypeConversionException(
-                            "'" + value + "' is neither float-weights nor gptq-power");
+            try {
+                return LatentStart.of(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
             }
         }
     }

@@ -130,14 +130,11 @@ public final class BenchEmbeddingCommand {
     }
 
     private static LatentStart latentStart(String value) {
-        switch (value) {
-            case "float-weights":
-                return LatentStart.FLOAT_WEIGHTS;
-            case "gptq-power":
-                return LatentStart.GPTQ_POWER;
-            default:
-                throw new IllegalArgumentException(
-                        "--latent-start expects float-weights or gptq-power, got '" + value + "'");
+        try {
+            return LatentStart.of(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "--latent-start expects float-weights or gptq-power, got '" + value + "'", e);
         }
     }
 

@@ -15,8 +15,9 @@ import ai.djl.util.PairList;
  * A lookup table: row {@code i} of a {@code (rows, width)} parameter named {@code weight} for each
  * index {@code i}; {@code (N, T)} indices give {@code (N, T, width)}.
  *
- * <p>The table is frozen ({@code requiresGrad false}): post-training quantization never changes it,
- * and its gradient would be a dense {@code (rows, width)} array on every backward pass.
+ * <p>An imported table is frozen ({@code requiresGrad false}): post-training quantization never
+ * changes it, and its gradient would be a dense {@code (rows, width)} array on every backward pass. A
+ * model trained from scratch asks for a trainable one.
  */
 public final class TokenEmbedding extends AbstractBlock {
 
@@ -27,12 +28,23 @@ public final class TokenEmbedding extends AbstractBlock {
     private final long width;
 
     /**
-     * Creates the table.
+     * Creates a frozen table.
      *
      * @param rows number of entries (vocabulary, positions or token types)
      * @param width size of each entry
      */
     public TokenEmbedding(long rows, long width) {
+        this(rows, width, false);
+    }
+
+    /**
+     * Creates the table.
+     *
+     * @param rows number of entries (vocabulary, positions or token types)
+     * @param width size of each entry
+     * @param trainable whether the table learns (its gradient is computed)
+     */
+    public TokenEmbedding(long rows, long width, boolean trainable) {
         super(VERSION);
         this.rows = rows;
         this.width = width;
@@ -42,7 +54,7 @@ public final class TokenEmbedding extends AbstractBlock {
                                 .setName("weight")
                                 .setType(Parameter.Type.WEIGHT)
                                 .optInitializer(new NormalInitializer(0.02f))
-                                .optRequiresGrad(false)
+                                .optRequiresGrad(trainable)
                                 .build());
     }
 

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
+import ai.djl.nupes.imports.TokenEmbedding;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
@@ -16,8 +17,8 @@ import java.util.List;
 
 /**
  * A byte-level decoder-only transformer language model from DJL blocks: {@code (N, T)} byte ids
- * (0..vocab-1) to {@code (N, T, vocab)} next-byte logits. Token table ({@link CharEmbedding}),
- * learned positions ({@link PositionEmbedding}, up to {@code context} positions), {@code layers}
+ * (0..vocab-1) to {@code (N, T, vocab)} next-byte logits. Token table (a trainable {@link
+ * TokenEmbedding}), learned positions ({@link PositionEmbedding}, up to {@code context} positions), {@code layers}
  * pre-LayerNorm {@link DecoderLayer}s with a causal mask (position t attends to positions ≤ t only),
  * a final LayerNorm and an <b>untied</b> Linear LM head.
  */
@@ -52,7 +53,7 @@ public final class CharLanguageModel extends AbstractBlock {
         this.vocab = vocab;
         this.context = context;
         this.hidden = hidden;
-        embedding = addChildBlock("embedding", new CharEmbedding(vocab, hidden));
+        embedding = addChildBlock("embedding", new TokenEmbedding(vocab, hidden, true));
         positions = addChildBlock("positions", new PositionEmbedding(context, hidden));
         for (int i = 0; i < layers; i++) {
             this.layers.add(addChildBlock("layer" + i, new DecoderLayer(hidden, heads, ffn)));

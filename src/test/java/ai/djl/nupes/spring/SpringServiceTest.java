@@ -214,39 +214,56 @@ class SpringServiceTest {
         }
         String rssBefore = rss();
         long start = System.nanoTime();
+        int equal = concurrently(REQUESTS, (clientId, r) -> {
+            int i = (clientId * REQUESTS + r) % IMAGES;
+            HttpResponse<String> response = post("/classify", "img" + i + ".png", "image/png", pngs.get(i));
+            assertEquals(200, response.statusCode(), response.body());
+            JsonObject json = JsonParser.parseString(response.body()).getAsJsonObject();
+            JsonArray p = json.getAsJsonArray("probabilities");
+            List<Double> probabilities = new ArrayList<>();
+            p.forEach(e -> probabilities.add(e.getAsDouble()));
+            assertEquals(NupesModelConfiguration.CLASSES.get(json.get("classIndex").getAsInt()),
+                    json.get("className").getAsString());
+            assertEquals(expected.get(i), json.get("classIndex").getAsInt() + " " + probabilities, "image " + i);
+            return 1;
+        });
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertEquals(CLIENTS * REQUESTS, equal);
+        System.out.printf("spring /classify: %d clients x %d requests = %d answers, %d equal to the direct"
+                        + " predictor, %.2f s, VmRSS before %s, after %s%n",
+                CLIENTS, REQUESTS, CLIENTS * REQUESTS, equal, seconds, rssBefore, rss());
+    }
+
+    /** One request of one client, returning how many of its answers matched. */
+    @FunctionalInterface
+    interface Request {
+        int send(int client, int request) throws Exception;
+    }
+
+    /**
+     * Runs {@link #CLIENTS} clients at once, each sending {@code requests} requests in turn.
+     *
+     * @return the matched answers, summed over every request
+     */
+    private static int concurrently(int requests, Request request) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
         try {
             List<Future<Integer>> futures = new ArrayList<>();
             for (int c = 0; c < CLIENTS; c++) {
-                int clientId = c;
+                int client = c;
                 futures.add(pool.submit(() -> {
-                    int equal = 0;
-                    for (int r = 0; r < REQUESTS; r++) {
-                        int i = (clientId * REQUESTS + r) % IMAGES;
-                        HttpResponse<String> response = post("/classify", "img" + i + ".png", "image/png", pngs.get(i));
-                        assertEquals(200, response.statusCode(), response.body());
-                        JsonObject json = JsonParser.parseString(response.body()).getAsJsonObject();
-                        JsonArray p = json.getAsJsonArray("probabilities");
-                        List<Double> probabilities = new ArrayList<>();
-                        p.forEach(e -> probabilities.add(e.getAsDouble()));
-                        assertEquals(NupesModelConfiguration.CLASSES.get(json.get("classIndex").getAsInt()),
-                                json.get("className").getAsString());
-                        assertEquals(expected.get(i), json.get("classIndex").getAsInt() + " " + probabilities,
-                                "image " + i);
-                        equal++;
+                    int matched = 0;
+                    for (int r = 0; r < requests; r++) {
+                        matched += request.send(client, r);
                     }
-                    return equal;
+                    return matched;
                 }));
             }
-            int equal = 0;
+            int matched = 0;
             for (Future<Integer> f : futures) {
-                equal += f.get();
+                matched += f.get();
             }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            assertEquals(CLIENTS * REQUESTS, equal);
-            System.out.printf("spring /classify: %d clients x %d requests = %d answers, %d equal to the direct"
-                            + " predictor, %.2f s, VmRSS before %s, after %s%n",
-                    CLIENTS, REQUESTS, CLIENTS * REQUESTS, equal, seconds, rssBefore, rss());
+            return matched;
         } finally {
             pool.shutdown();
         }
@@ -319,49 +336,32 @@ class SpringServiceTest {
         }
         String rssBefore = rss();
         long start = System.nanoTime();
-        ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
-        try {
-            List<Future<Integer>> futures = new ArrayList<>();
-            for (int c = 0; c < CLIENTS; c++) {
-                int clientId = c;
-                futures.add(pool.submit(() -> {
-                    int equal = 0;
-                    for (int r = 0; r < EMBED_REQUESTS; r++) {
-                        int k = (clientId * EMBED_REQUESTS + r) % SENTENCE_LISTS;
-                        HttpResponse<String> response = postJson("/embed", jsonList(lists.get(k)));
-                        assertEquals(200, response.statusCode(), response.body());
-                        List<float[]> got = vectors(response.body());
-                        assertEquals(lists.get(k).size(), got.size(), "list " + k);
-                        for (int j = 0; j < got.size(); j++) {
-                            assertEquals(384, got.get(j).length);
-                            // bit for bit: assertArrayEquals without a delta compares float bits
-                            assertArrayEquals(expected.get(k).get(j), got.get(j), "list " + k + " sentence " + j);
-                            equal++;
-                        }
-                    }
-                    return equal;
-                }));
+        int equal = concurrently(EMBED_REQUESTS, (clientId, r) -> {
+            int k = (clientId * EMBED_REQUESTS + r) % SENTENCE_LISTS;
+            HttpResponse<String> response = postJson("/embed", jsonList(lists.get(k)));
+            assertEquals(200, response.statusCode(), response.body());
+            List<float[]> got = vectors(response.body());
+            assertEquals(lists.get(k).size(), got.size(), "list " + k);
+            for (int j = 0; j < got.size(); j++) {
+                assertEquals(384, got.get(j).length);
+                // bit for bit: assertArrayEquals without a delta compares float bits
+                assertArrayEquals(expected.get(k).get(j), got.get(j), "list " + k + " sentence " + j);
             }
-            int equal = 0;
-            for (Future<Integer> f : futures) {
-                equal += f.get();
+            return got.size();
+        });
+        double seconds = (System.nanoTime() - start) / 1e9;
+        int sentences = 0;
+        for (int c = 0; c < CLIENTS; c++) {
+            for (int r = 0; r < EMBED_REQUESTS; r++) {
+                sentences += lists.get((c * EMBED_REQUESTS + r) % SENTENCE_LISTS).size();
             }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            int sentences = 0;
-            for (int c = 0; c < CLIENTS; c++) {
-                for (int r = 0; r < EMBED_REQUESTS; r++) {
-                    sentences += lists.get((c * EMBED_REQUESTS + r) % SENTENCE_LISTS).size();
-                }
-            }
-            assertEquals(sentences, equal);
-            System.out.printf("spring /embed: %d clients x %d requests = %d answers (%d sentences), %d vectors"
-                            + " bit for bit equal to the direct predictor, %.2f s (%.1f requests/s), VmRSS before %s,"
-                            + " after %s%n",
-                    CLIENTS, EMBED_REQUESTS, CLIENTS * EMBED_REQUESTS, sentences, equal, seconds,
-                    CLIENTS * EMBED_REQUESTS / seconds, rssBefore, rss());
-        } finally {
-            pool.shutdown();
         }
+        assertEquals(sentences, equal);
+        System.out.printf("spring /embed: %d clients x %d requests = %d answers (%d sentences), %d vectors"
+                        + " bit for bit equal to the direct predictor, %.2f s (%.1f requests/s), VmRSS before %s,"
+                        + " after %s%n",
+                CLIENTS, EMBED_REQUESTS, CLIENTS * EMBED_REQUESTS, sentences, equal, seconds,
+                CLIENTS * EMBED_REQUESTS / seconds, rssBefore, rss());
     }
 
     @Test

@@ -39,7 +39,7 @@ final class GptqCalibration {
     /**
      * Quantizes layer {@code index} with its prefix already quantized and enabled.
      *
-     * @param root the model's root block
+     * @param activations the current stage's inputs
      * @param layers all wrapped layers, in network order
      * @param index the layer
      * @param data the calibration data
@@ -49,7 +49,12 @@ final class GptqCalibration {
      *     before and after
      */
     LayerReport quantizeLayer(
-            Block root, List<QuantizedLayer> layers, int index, CalibrationData data, Method method, NDManager manager) {
+            StageActivations activations,
+            List<QuantizedLayer> layers,
+            int index,
+            CalibrationData data,
+            Method method,
+            NDManager manager) {
         long start = System.nanoTime();
         LayerQuantizer layer = layers.get(index).getQuantizer();
         if (layer.getSettings().quantizesInputs()) {
@@ -63,7 +68,7 @@ final class GptqCalibration {
         LayerSetup setup = new LayerSetup(layer);
         HessianAccumulator accumulator;
         try (NDManager unit = manager.newSubManager()) {
-            NDArray inputs = LayerInputs.capture(root, layer, data, unit);
+            NDArray inputs = activations.capture(index, false, unit);
             accumulator = accumulate(layer, inputs, LayerSamples.maskFor(inputs, data.mask()), method);
         }
         DMatrixRMaj hessian = accumulator.hessian();

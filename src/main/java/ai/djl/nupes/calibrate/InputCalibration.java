@@ -37,24 +37,26 @@ public final class InputCalibration {
         for (QuantizedLayer l : layers) {
             l.getQuantizer().setInputQuantizer(null);
         }
-        for (QuantizedLayer l : layers) {
-            LayerQuantizer q = l.getQuantizer();
-            if (q.getSettings().quantizesInputs()) {
-                q.setInputQuantizer(estimate(root, q, data, q.getSettings().activationBits(), estimator, manager));
+        try (StageActivations activations = StageActivations.of(root, layers, data, false, manager)) {
+            for (int i = 0; i < layers.size(); i++) {
+                LayerQuantizer q = layers.get(i).getQuantizer();
+                if (q.getSettings().quantizesInputs()) {
+                    q.setInputQuantizer(estimate(activations, i, data, q.getSettings().activationBits(), estimator, manager));
+                }
             }
         }
     }
 
     /** Captures a layer's inputs as the model now stands and estimates their quantizer. */
-    static InputQuantizer estimate(
-            Block root,
-            LayerQuantizer layer,
+    private static InputQuantizer estimate(
+            StageActivations activations,
+            int index,
             CalibrationData data,
             int bits,
             InputRange.Estimator estimator,
             NDManager manager) {
         try (NDManager unit = manager.newSubManager()) {
-            NDArray inputs = LayerInputs.capture(root, layer, data, unit);
+            NDArray inputs = activations.capture(index, false, unit);
             return of(LayerSamples.tokenValues(inputs, LayerSamples.maskFor(inputs, data.mask())), bits, estimator);
         }
     }

@@ -26,7 +26,7 @@ import ai.djl.training.ParameterStore;
 record LayerSamples(NDArray quantized, NDArray targets, double rowsPerSample) {
 
     /** Token rows per forward pass when computing targets. */
-    private static final int TARGET_BATCH = LayerInputs.CAPTURE_BATCH;
+    private static final int TARGET_BATCH = StageActivations.CAPTURE_BATCH;
 
     /**
      * Builds the samples: the targets from the float inputs (batch by batch), then, where the mask

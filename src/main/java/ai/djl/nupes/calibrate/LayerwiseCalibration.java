@@ -50,8 +50,9 @@ import java.util.concurrent.CancellationException;
  * exponent frozen; the scale learns throughout. Learned jointly from the start, the exponent's
  * gradient is confounded by weights moving to patch each rounding (the README gives the
  * measurement behind the two phases).
- * Only one layer's inputs are held at a time: two forward passes over the calibration data capture
- * them, and stop as soon as the layer has seen its input.
+ * Only one layer's inputs are held at a time, and one stage's activations ({@link StageActivations}):
+ * each layer's quantized-prefix and float inputs are captured by running its stage from those,
+ * stopping as soon as the layer has seen its input.
  */
 public final class LayerwiseCalibration {
 
@@ -59,6 +60,7 @@ public final class LayerwiseCalibration {
 
     private final CalibrationSettings settings;
     private final InputRange.Estimator inputEstimator;
+    private final boolean byStage;
 
     /**
      * Creates the calibration for weights and, where a layer's settings ask for it, inputs.
@@ -68,8 +70,18 @@ public final class LayerwiseCalibration {
      *     (quantized inputs share the layer's exponent, learned jointly)
      */
     public LayerwiseCalibration(CalibrationSettings settings, InputRange.Estimator inputEstimator) {
+        this(settings, inputEstimator, true);
+    }
+
+    /**
+     * As {@link #LayerwiseCalibration(CalibrationSettings, InputRange.Estimator)}; {@code byStage =
+     * false} captures every layer's inputs from the model's inputs (the reference the staged capture
+     * is tested against).
+     */
+    LayerwiseCalibration(CalibrationSettings settings, InputRange.Estimator inputEstimator, boolean byStage) {
         this.settings = settings;
         this.inputEstimator = inputEstimator;
+        this.byStage = byStage;
     }
 
     /**
@@ -107,22 +119,25 @@ public final class LayerwiseCalibration {
         }
         List<LayerReport> reports = new ArrayList<>();
         GptqCalibration gptq = new GptqCalibration(settings.gptqOptions());
-        for (int i = 0; i < layers.size(); i++) {
-            LayerQuantizer q = layers.get(i).getQuantizer();
-            if (q.getSettings().table()) {
-                reports.add(DataFreeCalibration.quantizeLayer(q, DataFreeCalibration.tableMethod(method), null));
-                q.setEnabled(true);
-            } else if (method.isGptq()) {
-                reports.add(gptq.quantizeLayer(root, layers, i, data, method, manager));
-            } else {
-                reports.add(optimizeLayer(root, layers, i, data, method, manager));
+        try (StageActivations activations =
+                StageActivations.of(root, layers, data, !method.isGptq(), byStage, manager)) {
+            for (int i = 0; i < layers.size(); i++) {
+                LayerQuantizer q = layers.get(i).getQuantizer();
+                if (q.getSettings().table()) {
+                    reports.add(DataFreeCalibration.quantizeLayer(q, DataFreeCalibration.tableMethod(method), null));
+                    q.setEnabled(true);
+                } else if (method.isGptq()) {
+                    reports.add(gptq.quantizeLayer(activations, layers, i, data, method, manager));
+                } else {
+                    reports.add(optimizeLayer(activations, layers, i, data, method, manager));
+                }
             }
         }
         return reports;
     }
 
     private LayerReport optimizeLayer(
-            Block root,
+            StageActivations activations,
             List<QuantizedLayer> layers,
             int index,
             CalibrationData data,
@@ -136,7 +151,7 @@ public final class LayerwiseCalibration {
             for (int j = 0; j < layers.size(); j++) {
                 layers.get(j).getQuantizer().setEnabled(j < index);
             }
-            NDArray quantizedInputs = LayerInputs.capture(root, layer, data, unit);
+            NDArray quantizedInputs = activations.capture(index, false, unit);
             // the input range comes from what the quantized prefix delivers, at real positions
             LayerSettings layerSettings = layer.getSettings();
             layer.setInputQuantizer(
@@ -147,13 +162,7 @@ public final class LayerwiseCalibration {
                                     layerSettings.activationBits(),
                                     inputEstimator)
                             : null);
-            for (int j = 0; j < index; j++) {
-                layers.get(j).getQuantizer().setEnabled(false);
-            }
-            NDArray floatInputs = LayerInputs.capture(root, layer, data, unit);
-            for (int j = 0; j < index; j++) {
-                layers.get(j).getQuantizer().setEnabled(true);
-            }
+            NDArray floatInputs = activations.capture(index, true, unit);
             LayerSamples samples = LayerSamples.of(layer, quantizedInputs, floatInputs, data.mask(), unit);
             double captureSeconds = (System.nanoTime() - start) / 1e9;
             Reconstructed r = reconstruct(layer, setup, samples, method, index, unit);
@@ -414,7 +423,7 @@ public final class LayerwiseCalibration {
     /** Mean reconstruction loss over all samples, of the layer's installed codes. */
     private static double meanLoss(LayerQuantizer layer, LayerSamples samples, NDManager unit) {
         long n = samples.size();
-        long chunk = (long) Math.ceil(LayerInputs.CAPTURE_BATCH * samples.rowsPerSample());
+        long chunk = (long) Math.ceil(StageActivations.CAPTURE_BATCH * samples.rowsPerSample());
         double sum = 0;
         for (long from = 0; from < n; from += chunk) {
             long to = Math.min(n, from + chunk);

@@ -8,11 +8,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.nupes.StagedBlock;
 import ai.djl.nupes.autograd.Scalars;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -29,7 +32,7 @@ import java.util.Map;
  * the config only, so a DJL params file written from one instance loads into any other built from
  * the same config.
  */
-public final class BertEncoder extends AbstractBlock {
+public final class BertEncoder extends AbstractBlock implements StagedBlock {
 
     /** The name of the output array, which {@code TextEmbeddingTranslator} looks up. */
     public static final String OUTPUT_NAME = "last_hidden_state";
@@ -66,6 +69,46 @@ public final class BertEncoder extends AbstractBlock {
     @Override
     protected NDList forwardInternal(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDList x = inputs;
+        for (Stage stage : getStages()) {
+            x = stage.forward(ps, x, training);
+        }
+        return x;
+    }
+
+    /**
+     * The chain {@code embeddings} ({@code (input_ids, attention_mask[, token_type_ids])} → {@code
+     * (hidden, attention bias)}), then {@code layer0} … ({@code (hidden, bias)} → {@code (hidden,
+     * bias)}); the last layer's stage returns {@code NDList(last_hidden_state)}. The forward pass is
+     * this chain.
+     *
+     * @return the stages, over the current children
+     */
+    @Override
+    public List<Stage> getStages() {
+        List<Stage> stages = new ArrayList<>();
+        Block embeddingBlock = embeddings;
+        stages.add(Stage.of(children.keyAt(0), embeddingBlock, (ps, in, training) -> embed(embeddingBlock, ps, in, training)));
+        for (int i = 1; i < children.size(); i++) {
+            Block layer = children.valueAt(i);
+            boolean last = i == children.size() - 1;
+            stages.add(
+                    Stage.of(
+                            children.keyAt(i),
+                            layer,
+                            (ps, in, training) -> {
+                                NDArray hidden = layer.forward(ps, in, training).head();
+                                if (last) {
+                                    hidden.setName(OUTPUT_NAME);
+                                    return new NDList(hidden);
+                                }
+                                return new NDList(hidden, in.get(1));
+                            }));
+        }
+        return stages;
+    }
+
+    private NDList embed(Block embeddingBlock, ParameterStore ps, NDList inputs, boolean training) {
         if (inputs.size() < 2 || inputs.size() > 3) {
             throw new IllegalArgumentException(
                     "expected NDList(input_ids, attention_mask[, token_type_ids]), got "
@@ -92,13 +135,12 @@ public final class BertEncoder extends AbstractBlock {
         NDArray keep =
                 mask.toType(DataType.FLOAT32, false).reshape(shape.get(0), 1, 1, shape.get(1));
         NDArray maskBias = Scalars.mul(keep.neg().add(1f), config.attentionMaskBias());
-
-        NDArray x = embeddings.forward(ps, new NDList(ids, types), training, params).head();
-        for (int i = 1; i < children.size(); i++) {
-            x = children.valueAt(i).forward(ps, new NDList(x, maskBias), training, params).head();
+        NDArray x = embeddingBlock.forward(ps, new NDList(ids, types), training).head();
+        if (children.size() == 1) {
+            x.setName(OUTPUT_NAME);
+            return new NDList(x);
         }
-        x.setName(OUTPUT_NAME);
-        return new NDList(x);
+        return new NDList(x, maskBias);
     }
 
     private static NDArray indices(NDArray a, String name) {

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
+import ai.djl.nupes.StagedBlock;
 import ai.djl.nupes.imports.TokenEmbedding;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -22,7 +23,7 @@ import java.util.List;
  * pre-LayerNorm {@link DecoderLayer}s with a causal mask (position t attends to positions ≤ t only),
  * a final LayerNorm and an <b>untied</b> Linear LM head.
  */
-public final class CharLanguageModel extends AbstractBlock {
+public final class CharLanguageModel extends AbstractBlock implements StagedBlock {
 
     /** Additive mask value for a later position: {@code exp} of it underflows to exactly 0. */
     static final float MASKED = -1e9f;
@@ -102,20 +103,59 @@ public final class CharLanguageModel extends AbstractBlock {
     @Override
     protected NDList forwardInternal(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDArray ids = inputs.head();
-        int tokens = (int) ids.getShape().get(1);
-        if (tokens > context) {
-            throw new IllegalArgumentException(
-                    "sequence of " + tokens + " tokens is longer than the model's context " + context);
+        NDList x = inputs;
+        for (Stage stage : getStages()) {
+            x = stage.forward(ps, x, training);
         }
-        NDArray x = embedding.forward(ps, new NDList(ids), training).head();
-        x = positions.forward(ps, new NDList(x), training).head();
-        NDArray mask = causalMask(ids.getManager(), tokens);
-        for (Block layer : layers) {
-            x = layer.forward(ps, new NDList(x, mask), training).head();
+        return x;
+    }
+
+    /**
+     * The forward pass as a chain: {@code embedding} (ids → hidden, causal mask), each decoder layer
+     * (hidden, mask → hidden, mask), then {@code head} (final norm and LM head → logits).
+     *
+     * @return the stages over the current blocks
+     */
+    @Override
+    public List<Stage> getStages() {
+        List<Stage> stages = new ArrayList<>();
+        Block embeddingBlock = embedding;
+        Block positionBlock = positions;
+        stages.add(
+                Stage.of(
+                        "embedding",
+                        embeddingBlock,
+                        (ps, in, training) -> {
+                            NDArray ids = in.head();
+                            int tokens = (int) ids.getShape().get(1);
+                            if (tokens > context) {
+                                throw new IllegalArgumentException(
+                                        "sequence of " + tokens + " tokens is longer than the model's context "
+                                                + context);
+                            }
+                            NDArray x = embeddingBlock.forward(ps, new NDList(ids), training).head();
+                            x = positionBlock.forward(ps, new NDList(x), training).head();
+                            return new NDList(x, causalMask(ids.getManager(), tokens));
+                        }));
+        for (int i = 0; i < layers.size(); i++) {
+            Block layer = layers.get(i);
+            stages.add(
+                    Stage.of(
+                            "layer" + i,
+                            layer,
+                            (ps, in, training) -> new NDList(layer.forward(ps, in, training).head(), in.get(1))));
         }
-        x = norm.forward(ps, new NDList(x), training).head();
-        return head.forward(ps, new NDList(x), training);
+        Block normBlock = norm;
+        Block headBlock = head;
+        stages.add(
+                Stage.of(
+                        "head",
+                        headBlock,
+                        (ps, in, training) -> {
+                            NDArray x = normBlock.forward(ps, new NDList(in.head()), training).head();
+                            return headBlock.forward(ps, new NDList(x), training);
+                        }));
+        return stages;
     }
 
     /** {@inheritDoc} */

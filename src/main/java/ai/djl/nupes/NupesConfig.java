@@ -3,6 +3,7 @@ package ai.djl.nupes;
 import ai.djl.ndarray.NDList;
 import ai.djl.nupes.calibrate.CalibrationSettings;
 import ai.djl.nupes.calibrate.LatentStart;
+import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.nupes.quantizer.InputRange;
 import ai.djl.nupes.quantizer.LayerSettings;
@@ -78,7 +79,12 @@ public final class NupesConfig {
                         b.exponentLearningRate,
                         b.roundingLearningRate,
                         b.seed,
-                        b.latentStart);
+                        b.latentStart,
+                        b.reconstructionUnit);
+        if (b.reconstructionUnit == ReconstructionUnit.STAGE && (method.isGptq() || !method.needsCalibrationData())) {
+            throw new IllegalArgumentException("reconstruction unit stage applies to the learned methods (nupes,"
+                    + " nupes-fixed-a, learned-rounding); " + method + " quantizes layer by layer");
+        }
         this.grid = b.grid;
         if (b.activationBits != 32) {
             QuantizerSpec.checkBits(b.activationBits);
@@ -279,6 +285,7 @@ public final class NupesConfig {
         private float exponentLearningRate = DEFAULT_EXPONENT_LR;
         private float roundingLearningRate = DEFAULT_ROUNDING_LR;
         private LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
+        private ReconstructionUnit reconstructionUnit = ReconstructionUnit.LAYER;
         private Grid grid;
         private int activationBits = 32;
         private InputRange.Estimator inputEstimator = InputRange.Estimator.PERCENTILE;
@@ -419,6 +426,20 @@ public final class NupesConfig {
          */
         public Builder optLatentStart(LatentStart start) {
             this.latentStart = java.util.Objects.requireNonNull(start, "start");
+            return this;
+        }
+
+        /**
+         * Sets what one reconstruction learns (default {@link ReconstructionUnit#LAYER});
+         * {@link ReconstructionUnit#STAGE} learns every layer of a stage of the model's forward chain
+         * (an encoder layer, a residual block) together, the loss on the stage's output. Learned
+         * methods only; weights-only layers only.
+         *
+         * @param unit the unit
+         * @return this builder
+         */
+        public Builder optReconstructionUnit(ReconstructionUnit unit) {
+            this.reconstructionUnit = java.util.Objects.requireNonNull(unit, "unit");
             return this;
         }
 

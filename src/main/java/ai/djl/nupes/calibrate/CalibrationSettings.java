@@ -20,11 +20,27 @@ public record CalibrationSettings(
         float exponentLearningRate,
         float roundingLearningRate,
         long seed,
-        LatentStart latentStart) {
+        LatentStart latentStart,
+        ReconstructionUnit unit) {
+
+    /** Settings reconstructing layer by layer. */
+    public CalibrationSettings(
+            int iterations,
+            int batchSize,
+            float weightLearningRate,
+            float scaleLearningRate,
+            float exponentLearningRate,
+            float roundingLearningRate,
+            long seed,
+            LatentStart latentStart) {
+        this(iterations, batchSize, weightLearningRate, scaleLearningRate, exponentLearningRate, roundingLearningRate,
+                seed, latentStart, ReconstructionUnit.LAYER);
+    }
 
     /** Validates the settings. */
     public CalibrationSettings {
         java.util.Objects.requireNonNull(latentStart, "latentStart");
+        java.util.Objects.requireNonNull(unit, "unit");
         if (iterations < 0) {
             throw new IllegalArgumentException("iterations must be ≥ 0, got " + iterations);
         }

@@ -2,6 +2,7 @@ package ai.djl.nupes.calibrate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nupes.Method;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 
 import java.util.List;
@@ -71,4 +72,32 @@ interface LayerReconstruction {
      * @return the integer form
      */
     QuantizedWeights finish();
+
+    /**
+     * The learnable form of a layer for a data-driven method.
+     *
+     * @param method {@link Method#NUPES}, {@link Method#NUPES_FIXED_EXPONENT} or {@link
+     *     Method#LEARNED_ROUNDING}
+     * @param setup the layer's float weights and data-free start
+     * @param start where NUPES's latent weights start (GPTQ's codes), or null for the float weights
+     * @param settings the learning rates
+     * @param unit the manager of its arrays
+     * @return the reconstruction
+     */
+    static LayerReconstruction create(
+            Method method, LayerSetup setup, QuantizedWeights start, CalibrationSettings settings, NDManager unit) {
+        switch (method) {
+            case NUPES:
+                return new PowerReconstruction(
+                        unit, setup, start, settings.weightLearningRate(), settings.scaleLearningRate(),
+                        settings.exponentLearningRate());
+            case NUPES_FIXED_EXPONENT:
+                return new PowerReconstruction(
+                        unit, setup, start, settings.weightLearningRate(), settings.scaleLearningRate(), 0f);
+            case LEARNED_ROUNDING:
+                return new RoundingReconstruction(unit, setup, settings.roundingLearningRate());
+            default:
+                throw new IllegalArgumentException(method + " is not a calibration method");
+        }
+    }
 }

@@ -121,6 +121,18 @@ public final class LayerwiseCalibration {
         GptqCalibration gptq = new GptqCalibration(settings.gptqOptions());
         try (StageActivations activations =
                 StageActivations.of(root, layers, data, !method.isGptq(), byStage, manager)) {
+            if (settings.unit() == ReconstructionUnit.STAGE && !method.isGptq()) {
+                StageReconstruction byStage = new StageReconstruction(settings);
+                for (int first = 0; first < layers.size(); ) {
+                    int end = first + 1;
+                    while (end < layers.size() && activations.stageOf(end) == activations.stageOf(first)) {
+                        end++;
+                    }
+                    reports.addAll(byStage.reconstruct(activations, layers, first, end, data, method, manager));
+                    first = end;
+                }
+                return reports;
+            }
             for (int i = 0; i < layers.size(); i++) {
                 LayerQuantizer q = layers.get(i).getQuantizer();
                 if (q.getSettings().table()) {
@@ -259,7 +271,7 @@ public final class LayerwiseCalibration {
                         layer.getPath(), String.format("%.3e", startLoss), String.format("%.3e", lossBefore));
             }
         }
-        LayerReconstruction recon = newReconstruction(method, setup, fromGptq ? start : null, unit);
+        LayerReconstruction recon = LayerReconstruction.create(method, setup, fromGptq ? start : null, settings, unit);
         train(layer, recon, samples, startLoss, layerIndex, unit);
         QuantizedWeights result = recon.finish();
         layer.setQuantizedWeights(result);
@@ -291,23 +303,6 @@ public final class LayerwiseCalibration {
         return Gptq.quantize(setup.path, setup.weights, setup.shape, hessian, setup.spec, setup.exponents,
                         settings.gptqOptions())
                 .weights();
-    }
-
-    private LayerReconstruction newReconstruction(
-            Method method, LayerSetup setup, QuantizedWeights start, NDManager unit) {
-        switch (method) {
-            case NUPES:
-                return new PowerReconstruction(
-                        unit, setup, start, settings.weightLearningRate(), settings.scaleLearningRate(),
-                        settings.exponentLearningRate());
-            case NUPES_FIXED_EXPONENT:
-                return new PowerReconstruction(
-                        unit, setup, start, settings.weightLearningRate(), settings.scaleLearningRate(), 0f);
-            case LEARNED_ROUNDING:
-                return new RoundingReconstruction(unit, setup, settings.roundingLearningRate());
-            default:
-                throw new IllegalArgumentException(method + " is not a calibration method");
-        }
     }
 
     private void train(

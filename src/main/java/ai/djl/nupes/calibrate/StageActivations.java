@@ -237,19 +237,7 @@ final class StageActivations implements AutoCloseable {
             throw new IllegalStateException("layer " + layers.get(index).getPath() + " is in stage "
                     + stages.get(target) + ", already passed");
         }
-        while (current < target) {
-            Stage stage = stages.get(current);
-            quantized = quantized.through(stage, manager);
-            if (floating != null) {
-                boolean[] saved = saveAndDisable();
-                try {
-                    floating = floating.through(stage, manager);
-                } finally {
-                    restore(saved);
-                }
-            }
-            current++;
-        }
+        moveTo(target);
         LayerQuantizer layer = layers.get(index).getQuantizer();
         Stage stage = stages.get(target);
         Stream stream = floatModel ? floating : quantized;
@@ -282,6 +270,124 @@ final class StageActivations implements AutoCloseable {
             }
         }
         NDArray all = NDArrays.concat(new NDList(parts));
+        all.attach(unit);
+        for (NDArray p : parts) {
+            p.close();
+        }
+        return all;
+    }
+
+    /**
+     * Moves both streams on to a later stage, through every stage before it as the model now stands
+     * (those stages' layers must be quantized).
+     *
+     * @param target the stage
+     */
+    void moveTo(int target) {
+        while (current < target) {
+            Stage stage = stages.get(current);
+            quantized = quantized.through(stage, manager);
+            if (floating != null) {
+                boolean[] saved = saveAndDisable();
+                try {
+                    floating = floating.through(stage, manager);
+                } finally {
+                    restore(saved);
+                }
+            }
+            current++;
+        }
+    }
+
+    /**
+     * The stage a layer belongs to.
+     *
+     * @param index the layer's position in network order
+     * @return the stage's position in the chain
+     */
+    int stageOf(int index) {
+        return stageOf[index];
+    }
+
+    /**
+     * The current stage.
+     *
+     * @return the stage
+     */
+    Stage stage() {
+        return stages.get(current);
+    }
+
+    /**
+     * The current stage's inputs over all samples: arrays with a sample axis concatenated along it,
+     * others (a causal mask broadcast over samples) as the first chunk holds them.
+     *
+     * @param floatModel the float stream, else the quantized one
+     * @param unit the manager of the returned arrays
+     * @return one array per stage input
+     */
+    NDList stageInputs(boolean floatModel, NDManager unit) {
+        Stream stream = floatModel ? floating : quantized;
+        NDList first = stream.chunks.get(0);
+        NDList out = new NDList();
+        for (int k = 0; k < first.size(); k++) {
+            NDArray joined;
+            if (stream.hasSampleAxis(k)) {
+                NDList parts = new NDList();
+                for (NDList chunk : stream.chunks) {
+                    parts.add(chunk.get(k));
+                }
+                joined = NDArrays.concat(parts);
+            } else {
+                joined = first.get(k).duplicate();
+            }
+            joined.attach(unit);
+            out.add(joined);
+        }
+        return out;
+    }
+
+    /**
+     * Whether the current stage's input {@code k} has a sample axis (its first axis the samples).
+     *
+     * @param k the input's position
+     * @return true when it is indexed by sample
+     */
+    boolean hasSampleAxis(int k) {
+        return quantized.hasSampleAxis(k);
+    }
+
+    /**
+     * The current stage's first output over all samples, from the float model (every quantizer off)
+     * or the quantized one as it now stands.
+     *
+     * @param floatModel the float stream, else the quantized one
+     * @param unit the manager of the returned array
+     * @return the outputs, samples first
+     */
+    NDArray stageOutputs(boolean floatModel, NDManager unit) {
+        Stream stream = floatModel ? floating : quantized;
+        boolean[] saved = floatModel ? saveAndDisable() : null;
+        NDList parts = new NDList();
+        try {
+            for (NDList chunk : stream.chunks) {
+                try (NDManager step = manager.newSubManager()) {
+                    NDArray[] inputs = distinct(chunk);
+                    step.tempAttachAll(inputs);
+                    NDArray head = stage().forward(new ParameterStore(step, false), chunk, false).head();
+                    if (List.of(inputs).contains(head)) {
+                        head = head.duplicate();
+                    }
+                    head.attach(unit);
+                    parts.add(head);
+                }
+            }
+        } finally {
+            if (saved != null) {
+                restore(saved);
+            }
+        }
+        NDArray all = NDArrays.concat(parts);
         all.attach(unit);
         for (NDArray p : parts) {
             p.close();
@@ -394,6 +500,22 @@ final class StageActivations implements AutoCloseable {
             }
             close();
             return new Stream(next, out);
+        }
+
+        /** Whether input {@code k}'s first axis is the samples in every chunk. */
+        boolean hasSampleAxis(int k) {
+            for (NDList chunk : chunks) {
+                NDArray a = chunk.get(k);
+                if (a.getShape().dimension() == 0 || a.getShape().get(0) != samples(chunk)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** A chunk's sample count: the first axis of its first input. */
+        private static long samples(NDList chunk) {
+            return chunk.head().getShape().get(0);
         }
 
         long bytes() {

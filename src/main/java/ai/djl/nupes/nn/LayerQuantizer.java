@@ -39,6 +39,7 @@ public final class LayerQuantizer {
     private NDArray decoded;
     private boolean enabled = true;
     private Consumer<NDList> inputListener;
+    private NDArray trainingWeights;
     private InputQuantizer inputQuantizer;
 
     /**
@@ -214,6 +215,23 @@ public final class LayerQuantizer {
     }
 
     /**
+     * Makes the forward pass, while enabled, run on these weights instead of the installed codes (a
+     * reconstruction learning several layers through one forward pass sets each layer's
+     * fake-quantized weights, which carry the gradient); null returns to the codes. The bias is the
+     * float layer's, held constant.
+     *
+     * @param weights the weights, the float weight's shape, or null
+     * @throws IllegalStateException naming the layer when its inputs are quantized
+     */
+    public void setTrainingWeights(NDArray weights) {
+        if (weights != null && inputQuantizer != null) {
+            throw new IllegalStateException("layer '" + path + "': training weights replace weights only; the layer"
+                    + " also quantizes its inputs");
+        }
+        this.trainingWeights = weights;
+    }
+
+    /**
      * Hands every input this layer sees to a listener before the layer runs (calibration captures
      * layer inputs this way); null removes it. The listener may throw to stop the forward pass.
      *
@@ -280,6 +298,9 @@ public final class LayerQuantizer {
         }
         if (!enabled) {
             return floatLayer.forward(ps, inputs, training, params);
+        }
+        if (trainingWeights != null) {
+            return forwardWith(ps, inputs, trainingWeights);
         }
         Device device = inputs.head().getDevice();
         NDArray w;

@@ -81,7 +81,7 @@ public final class NupesConfig {
                         b.seed,
                         b.latentStart,
                         b.reconstructionUnit);
-        if (b.reconstructionUnit == ReconstructionUnit.STAGE && (method.isGptq() || !method.needsCalibrationData())) {
+        if (b.reconstructionUnit == ReconstructionUnit.STAGE && !b.reconstructionUnit.appliesTo(method)) {
             throw new IllegalArgumentException("reconstruction unit stage applies to the learned methods (nupes,"
                     + " nupes-fixed-a, learned-rounding); " + method + " quantizes layer by layer");
         }

@@ -1,5 +1,7 @@
 package ai.djl.nupes.calibrate;
 
+import ai.djl.nupes.Method;
+
 /** What one reconstruction learns at a time, and whose output its loss compares with the float model's. */
 public enum ReconstructionUnit {
 
@@ -27,6 +29,18 @@ public enum ReconstructionUnit {
      */
     public String id() {
         return id;
+    }
+
+    /**
+     * Whether this unit changes how {@code method} calibrates: {@link #STAGE} for the learned
+     * methods (nupes, nupes-fixed-a, learned-rounding); GPTQ and the data-free methods always work
+     * layer by layer.
+     *
+     * @param method the method
+     * @return true when a config with this unit and method differs from one with {@link #LAYER}
+     */
+    public boolean appliesTo(Method method) {
+        return this == STAGE && method.needsCalibrationData() && !method.isGptq();
     }
 
     /**

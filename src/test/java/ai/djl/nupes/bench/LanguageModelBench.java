@@ -6,6 +6,8 @@ import ai.djl.nupes.Method;
 import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.QuantizedModel;
+import ai.djl.nupes.calibrate.LatentStart;
+import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.export.ExportOptions;
 import ai.djl.nupes.export.FrozenExporter;
 import ai.djl.nupes.format.Manifest;
@@ -46,8 +48,9 @@ public final class LanguageModelBench implements AutoCloseable {
      * @param batchSize sequences per Adam step
      * @param iterations Adam steps per layer (NUPES, learned rounding)
      * @param seed the library seed
+     * @param unit what one reconstruction of the learned methods learns
      */
-    public record Calibration(int windows, int batchSize, int iterations, long seed) {}
+    public record Calibration(int windows, int batchSize, int iterations, long seed, ReconstructionUnit unit) {}
 
     /**
      * Loads the model directory and scores the float model.
@@ -106,6 +109,9 @@ public final class LanguageModelBench implements AutoCloseable {
                     .optCalibrationSamples(samples)
                     .optBatchSize(calibration.batchSize())
                     .optIterations(calibration.iterations());
+            if (calibration.unit().appliesTo(method)) {
+                b.optReconstructionUnit(calibration.unit());
+            }
         }
         QuantizedModel q = Nupes.quantize(model, b.build());
         try {
@@ -116,7 +122,7 @@ public final class LanguageModelBench implements AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            AccuracyRow row = new AccuracyRow("lm", method.id(), bits, 32, p.accuracy(), reference.accuracy(),
+            AccuracyRow row = new AccuracyRow("lm", ModelBench.label(method, LatentStart.FLOAT_WEIGHTS, calibration.unit()), bits, 32, p.accuracy(), reference.accuracy(),
                     p.positions(), q.getReport().seconds(), groupSize, p.perplexity(), reference.perplexity(),
                     p.klFrom(reference), p.top1Agreement(reference), bitsPerWeight(manifest), samples);
             writeLayerReports(q, frozenDirectory, method, bits, groupSize);

@@ -3,10 +3,12 @@ package ai.djl.nupes.bench;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.Method;
-import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.QuantizedModel;
+import ai.djl.nupes.calibrate.CalibrationSettings;
+import ai.djl.nupes.calibrate.LatentStart;
+import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.models.Evaluation;
 import ai.djl.nupes.models.TestModel;
@@ -92,7 +94,7 @@ public final class ModelBench implements AutoCloseable {
             AccuracyRow row =
                     new AccuracyRow(
                             testModel.id(),
-                            label(config.getMethod(), config.getCalibrationSettings().latentStart()),
+                            label(config.getMethod(), config.getCalibrationSettings()),
                             config.getBits(),
                             config.getActivationBits(),
                             accuracy,
@@ -119,14 +121,26 @@ public final class ModelBench implements AutoCloseable {
 
     /**
      * A row's method label: the method's id, with "+gptq-start" when NUPES's latent weights start
-     * at gptq-power.
+     * at gptq-power and "+stage" when the method reconstructs stage by stage.
      *
      * @param method the method
      * @param start where its latent weights start
+     * @param unit what one reconstruction learns
      * @return the label
      */
-    public static String label(Method method, LatentStart start) {
-        return method.id() + (start.appliesTo(method) ? "+gptq-start" : "");
+    public static String label(Method method, LatentStart start, ReconstructionUnit unit) {
+        return method.id() + (start.appliesTo(method) ? "+gptq-start" : "") + (unit.appliesTo(method) ? "+stage" : "");
+    }
+
+    /**
+     * A row's method label from a config's calibration settings.
+     *
+     * @param method the method
+     * @param settings its calibration settings
+     * @return the label
+     */
+    public static String label(Method method, CalibrationSettings settings) {
+        return label(method, settings.latentStart(), settings.unit());
     }
 
     /**

@@ -4,6 +4,7 @@ import ai.djl.nupes.Method;
 import ai.djl.nupes.bench.AccuracyBook;
 import ai.djl.nupes.bench.AccuracyRow;
 import ai.djl.nupes.bench.LanguageModelBench;
+import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.models.TestModel;
 
 import picocli.CommandLine.Command;
@@ -61,6 +62,11 @@ final class BenchLmCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "library seed (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--reconstruction", paramLabel = "UNIT", converter = SharedOptions.UnitName.class,
+            description = "what one reconstruction of the learned methods learns: layer (the default) or stage"
+                    + " (one decoder layer, its layers together on the layer's output)")
+    ReconstructionUnit reconstruction = ReconstructionUnit.LAYER;
+
     @Option(names = "--out", paramLabel = "FILE", description = "the JSON file the rows merge into (default: ${DEFAULT-VALUE})")
     Path out = AccuracyBook.DEFAULT_FILE;
 
@@ -82,7 +88,7 @@ final class BenchLmCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         List<AccuracyRow> rows = new ArrayList<>();
         LanguageModelBench.Calibration calibration =
-                new LanguageModelBench.Calibration(windows, batchSize, iterations, seed);
+                new LanguageModelBench.Calibration(windows, batchSize, iterations, seed, reconstruction);
         try (LanguageModelBench bench = new LanguageModelBench(modelDir)) {
             rows.add(bench.floatRow());
             AccuracyBook.merge(out, List.of(bench.floatRow()));

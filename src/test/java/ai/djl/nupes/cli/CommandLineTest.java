@@ -69,6 +69,8 @@ class CommandLineTest {
         assertUsageError(CliFixtures.run("quantize", "--input-shape", "1,x,28"), "is not a shape");
         assertUsageError(CliFixtures.run("quantize", "--samples", "0"), "'0' is not a positive whole number");
         assertUsageError(CliFixtures.run("bench", "--latent-start", "gptq"), "'gptq' is neither float-weights nor gptq-power");
+        assertUsageError(CliFixtures.run("bench", "--reconstruction", "block"), "'block' is neither layer nor stage");
+        assertUsageError(CliFixtures.run("bench-lm", "--reconstruction", "block"), "'block' is neither layer nor stage");
         assertUsageError(CliFixtures.run("quantize", "--seed"), "Missing required parameter", "--seed");
         assertUsageError(CliFixtures.run("bench-integer", "--presets", "W2A2"), "unknown preset 'W2A2'");
         assertUsageError(CliFixtures.run("train", "lenet"), "unknown test model 'lenet'");
@@ -86,6 +88,8 @@ class CommandLineTest {
         assertUsageError(CliFixtures.run("bench-embedding", "--bits", "x"), "--bits expects whole numbers");
         assertUsageError(CliFixtures.run("bench-embedding", "--latent-start", "gptq"),
                 "--latent-start expects float-weights or gptq-power, got 'gptq'");
+        assertUsageError(CliFixtures.run("bench-embedding", "--reconstruction", "block"),
+                "--reconstruction expects layer or stage, got 'block'");
     }
 
     @Test

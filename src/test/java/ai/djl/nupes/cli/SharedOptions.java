@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.Method;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.calibrate.LatentStart;
+import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.data.FashionMnistIdx;
 import ai.djl.nupes.quantizer.Grid;
 import ai.djl.training.dataset.Dataset;
@@ -60,6 +61,15 @@ final class SharedOptions {
             converter = StartName.class,
             description = "where NUPES's latent weights start: float-weights (the default) or gptq-power")
     LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
+
+    @Option(
+            names = "--reconstruction",
+            paramLabel = "UNIT",
+            converter = UnitName.class,
+            description = "what one reconstruction of the learned methods learns: layer (the default) or stage"
+                    + " (a residual block or encoder layer, its layers together on the block's output); gptq and the"
+                    + " data-free methods always work layer by layer")
+    ReconstructionUnit reconstruction = ReconstructionUnit.LAYER;
 
     @Option(
             names = "--grid",
@@ -141,6 +151,18 @@ final class SharedOptions {
         return (int) Math.min(samples, size);
     }
 
+    /** {@code --reconstruction}: layer or stage. */
+    static final class UnitName implements picocli.CommandLine.ITypeConverter<ReconstructionUnit> {
+        @Override
+        public ReconstructionUnit convert(String value) {
+            try {
+                return ReconstructionUnit.of(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is neither layer nor stage");
+            }
+        }
+    }
+
     /** {@code --latent-start}: float-weights or gptq-power. */
     static final class StartName implements picocli.CommandLine.ITypeConverter<LatentStart> {
         @Override
@@ -173,6 +195,9 @@ final class SharedOptions {
             b.optGrid(grid);
         }
         b.optLatentStart(latentStart);
+        if (reconstruction.appliesTo(method)) {
+            b.optReconstructionUnit(reconstruction);
+        }
         if (learningRates != null) {
             if (learningRates.length != 3) {
                 throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),

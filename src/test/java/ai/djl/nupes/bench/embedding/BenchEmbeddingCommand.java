@@ -2,6 +2,7 @@ package ai.djl.nupes.bench.embedding;
 
 import ai.djl.nupes.Method;
 import ai.djl.nupes.calibrate.LatentStart;
+import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.bench.ProcessMemory;
 
 import java.nio.file.Paths;
@@ -26,14 +27,15 @@ public final class BenchEmbeddingCommand {
                             + " [--embedding-bits 32]",
                     "                  [--seeds 1] [--calibration-sentences 512] [--eval-sentences 2000]"
                             + " [--wordnet-nouns 3000]",
-                    "                  [--iterations N] [--latent-start float-weights|gptq-power] [--references true] [--latency true] [--out FILE]"
+                    "                  [--iterations N] [--latent-start float-weights|gptq-power] [--reconstruction layer|stage]"
+                            + " [--references true] [--latency true] [--out FILE]"
                             + " [--latency-out FILE]",
                     "                                         all-MiniLM-L6-v2 sentence embeddings vs float"
                             + " (+ ONNX Runtime float/int8); merges target/bench/embedding.json");
 
     private static final Set<String> KEYS =
             Set.of("methods", "bits", "group-sizes", "embedding-bits", "seeds", "calibration-sentences",
-                    "eval-sentences", "wordnet-nouns", "iterations", "latent-start", "references", "latency", "out",
+                    "eval-sentences", "wordnet-nouns", "iterations", "latent-start", "reconstruction", "references", "latency", "out",
                     "latency-out");
 
     private BenchEmbeddingCommand() {}
@@ -112,6 +114,14 @@ public final class BenchEmbeddingCommand {
         }
         if (o.containsKey("latent-start")) {
             s.latentStart(latentStart(o.get("latent-start")));
+        }
+        if (o.containsKey("reconstruction")) {
+            try {
+                s.reconstruction(ReconstructionUnit.of(o.get("reconstruction")));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--reconstruction expects layer or stage, got '"
+                        + o.get("reconstruction") + "'", e);
+            }
         }
         if (o.containsKey("references")) {
             s.references(bool("references", o.get("references")));

@@ -14,6 +14,7 @@ import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.bench.ModelBench;
 import ai.djl.nupes.calibrate.LatentStart;
+import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.QuantizedModel;
 import ai.djl.nupes.bench.ProcessMemory;
 import ai.djl.nupes.export.ExportOptions;
@@ -145,6 +146,7 @@ public final class EmbeddingBench {
         int wordNetNouns = 3000;
         int iterations;
         LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
+        ReconstructionUnit reconstruction = ReconstructionUnit.LAYER;
         boolean references = true;
         boolean latency = true;
         boolean export = true;
@@ -253,6 +255,17 @@ public final class EmbeddingBench {
          */
         public Settings latentStart(LatentStart start) {
             this.latentStart = java.util.Objects.requireNonNull(start, "start");
+            return this;
+        }
+
+        /**
+         * Sets what one reconstruction of the learned methods learns: a layer or an encoder layer.
+         *
+         * @param unit the unit
+         * @return this
+         */
+        public Settings reconstruction(ReconstructionUnit unit) {
+            this.reconstruction = java.util.Objects.requireNonNull(unit, "unit");
             return this;
         }
 
@@ -487,6 +500,9 @@ public final class EmbeddingBench {
                 b.optIterations(settings.iterations);
             }
             b.optLatentStart(settings.latentStart);
+            if (settings.reconstruction.appliesTo(spec.method())) {
+                b.optReconstructionUnit(settings.reconstruction);
+            }
         }
         return b.build();
     }
@@ -579,7 +595,7 @@ public final class EmbeddingBench {
                 meanOf(scores, Scores::overlap), meanOf(scores, Scores::mrr));
         boolean spread = scores.size() > 1;
         EmbeddingRow row = new EmbeddingRow(MiniLmArtifacts.MODEL,
-                ModelBench.label(spec.method(), s.latentStart), PYTORCH, spec.wbits(),
+                ModelBench.label(spec.method(), s.latentStart, s.reconstruction), PYTORCH, spec.wbits(),
                 spec.groupSize(), spec.embeddingBits(), seeds, mean.cosMean(), mean.cosP5(), mean.overlap(),
                 mean.mrr(), ref.mrr(), ref.mrr() - mean.mrr(), bitsPerWeight, fileBytes,
                 fileBytes < 0 ? Double.NaN : 8.0 * fileBytes / ref.parameters(), seconds / seeds,

@@ -115,9 +115,9 @@ public final class AccuracyBook {
      */
     public static String toLanguageMarkdown(List<AccuracyRow> rows) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| model | method | W | group | perplexity | float ppl | ppl +% | KL nats | top-1 agree % |"
-                + " next-char acc % | bits/weight | calib seqs | quant s |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        sb.append("| model | method | W | group | table bits | perplexity | float ppl | ppl +% | KL nats | top-1 agree % |"
+                + " next-char acc % | bits/weight | file KB | calib seqs | quant s |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (AccuracyRow r : rows) {
             if (r.perplexity() == null) {
                 continue;
@@ -125,11 +125,12 @@ public final class AccuracyBook {
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "| %s | %s | %d | %s | %.4f | %.4f | %.2f | %.5f | %.2f | %.2f | %s | %d | %.1f |%n",
+                            "| %s | %s | %d | %s | %s | %.4f | %.4f | %.2f | %.5f | %.2f | %.2f | %s | %s | %d | %.1f |%n",
                             r.model(),
                             r.method(),
                             r.wbits(),
                             r.groupSize() == null ? "–" : r.groupSize() == 0 ? "channel" : "g" + r.groupSize(),
+                            r.embeddingBits() == null ? "32" : String.valueOf(r.embeddingBits()),
                             r.perplexity(),
                             r.floatPerplexity(),
                             100 * (r.perplexity() / r.floatPerplexity() - 1),
@@ -137,6 +138,7 @@ public final class AccuracyBook {
                             100 * r.top1Agreement(),
                             100 * r.accuracy(),
                             r.bitsPerWeight() == null ? "–" : String.format(Locale.ROOT, "%.3f", r.bitsPerWeight()),
+                            r.fileBytes() == null ? "–" : String.format(Locale.ROOT, "%.1f", r.fileBytes() / 1024.0),
                             r.calibrationSamples() == null ? 0 : r.calibrationSamples(),
                             r.seconds()));
         }

@@ -23,6 +23,9 @@ import java.util.Objects;
  * @param top1Agreement fraction of positions whose most likely next character is the float model's
  * @param bitsPerWeight bits per quantized weight of the frozen export: codes, scales, exponents
  * @param calibrationSamples calibration sequences the method saw (0 data-free)
+ * @param embeddingBits bits of the weight tables (token embeddings), 32 = float (null: not recorded,
+ *     read as 32)
+ * @param fileBytes bytes of the frozen export's parameter file (for float: the model's own)
  */
 public record AccuracyRow(
         String model,
@@ -39,7 +42,9 @@ public record AccuracyRow(
         @SerializedName("kl_divergence") Double klDivergence,
         @SerializedName("top1_agreement") Double top1Agreement,
         @SerializedName("bits_per_weight") Double bitsPerWeight,
-        @SerializedName("calibration_samples") Integer calibrationSamples) {
+        @SerializedName("calibration_samples") Integer calibrationSamples,
+        @SerializedName("embedding_bits") Integer embeddingBits,
+        @SerializedName("file_bytes") Long fileBytes) {
 
     /**
      * A classifier row (no group size, no language-model fields).
@@ -63,20 +68,25 @@ public record AccuracyRow(
             long evalSamples,
             double seconds) {
         this(model, method, wbits, abits, accuracy, floatAccuracy, evalSamples, seconds,
-                null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null);
     }
 
     /**
      * Whether two rows describe the same measurement (and the newer replaces the older).
      *
      * @param other the other row
-     * @return true for the same model, method, wbits, abits and group size
+     * @return true for the same model, method, wbits, abits, group size and embedding bits
      */
     public boolean sameKey(AccuracyRow other) {
         return model.equals(other.model)
                 && method.equals(other.method)
                 && wbits == other.wbits
                 && abits == other.abits
-                && Objects.equals(groupSize, other.groupSize);
+                && Objects.equals(groupSize, other.groupSize)
+                && tableBits() == other.tableBits();
+    }
+
+    private int tableBits() {
+        return embeddingBits == null ? 32 : embeddingBits;
     }
 }

@@ -78,7 +78,16 @@ public final class LanguageModelBench implements AutoCloseable {
     public AccuracyRow floatRow() {
         double ppl = reference.perplexity();
         return new AccuracyRow("lm", "float", 32, 32, reference.accuracy(), reference.accuracy(),
-                reference.positions(), 0, null, ppl, ppl, 0.0, 1.0, 32.0, 0);
+                reference.positions(), 0, null, ppl, ppl, 0.0, 1.0, 32.0, 0, 32, floatParameterBytes());
+    }
+
+    private Long floatParameterBytes() {
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(directory)) {
+            List<Path> params = files.filter(f -> f.getFileName().toString().endsWith(".params")).toList();
+            return params.size() == 1 ? java.nio.file.Files.size(params.get(0)) : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
@@ -87,14 +96,20 @@ public final class LanguageModelBench implements AutoCloseable {
      * @param method the method
      * @param bits weight bits
      * @param groupSize inputs per scale group, 0 for per channel
+     * @param embeddingBits bits of the token table (per row or per group like the Linear layers, data
+     *     free), 32 to keep it float
      * @param calibration the data-driven methods' settings
      * @param frozenDirectory where the frozen export goes (replaced)
      * @return the row
      */
-    public AccuracyRow run(Method method, int bits, int groupSize, Calibration calibration, Path frozenDirectory) {
+    public AccuracyRow run(Method method, int bits, int groupSize, int embeddingBits, Calibration calibration,
+            Path frozenDirectory) {
         NupesConfig.Builder b = NupesConfig.builder().optMethod(method).setBits(bits).optSeed(calibration.seed());
         if (groupSize > 0) {
             b.optGroupSize(groupSize);
+        }
+        if (embeddingBits < 32) {
+            b.optEmbeddingBits(embeddingBits);
         }
         int samples = 0;
         if (method.needsCalibrationData()) {
@@ -124,10 +139,12 @@ public final class LanguageModelBench implements AutoCloseable {
             }
             AccuracyRow row = new AccuracyRow("lm", ModelBench.label(method, LatentStart.FLOAT_WEIGHTS, calibration.unit()), bits, 32, p.accuracy(), reference.accuracy(),
                     p.positions(), q.getReport().seconds(), groupSize, p.perplexity(), reference.perplexity(),
-                    p.klFrom(reference), p.top1Agreement(reference), bitsPerWeight(manifest), samples);
-            writeLayerReports(q, frozenDirectory, method, bits, groupSize);
-            logger.info("lm {} W{} {}: perplexity {} (float {}), KL {}, top-1 agreement {}, {} bits/weight, {} s",
+                    p.klFrom(reference), p.top1Agreement(reference), bitsPerWeight(manifest), samples, embeddingBits,
+                    fileBytes(frozenDirectory, manifest));
+            writeLayerReports(q, frozenDirectory, method, bits, groupSize, embeddingBits);
+            logger.info("lm {} W{} {} table {}: perplexity {} (float {}), KL {}, top-1 agreement {}, {} bits/weight, {} s",
                     method.id(), bits, groupSize == 0 ? "per channel" : "g" + groupSize,
+                    embeddingBits == 32 ? "float" : "W" + embeddingBits,
                     String.format("%.4f", row.perplexity()), String.format("%.4f", row.floatPerplexity()),
                     String.format("%.5f", row.klDivergence()), String.format("%.4f", row.top1Agreement()),
                     String.format("%.3f", row.bitsPerWeight()), String.format("%.1f", row.seconds()));
@@ -161,22 +178,34 @@ public final class LanguageModelBench implements AutoCloseable {
         return (double) bits / weights;
     }
 
+    private static long fileBytes(Path frozenDirectory, Manifest manifest) {
+        try {
+            return java.nio.file.Files.size(frozenDirectory.resolve(manifest.paramsFile()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /**
-     * Where {@link #run} writes a row's per-layer report: {@code <frozen>-reports/<method>-w<b>-g<g>.json}.
+     * Where {@link #run} writes a row's per-layer report: {@code <frozen>-reports/<method>-w<b>-g<g>.json}
+     * ({@code -e<bits>} appended when the token table is quantized).
      *
      * @param frozenDirectory the frozen export directory of the run
      * @param method the method
      * @param bits weight bits
      * @param groupSize group size, 0 per channel
+     * @param embeddingBits bits of the token table, 32 float
      * @return the file
      */
-    public static Path layerReportFile(Path frozenDirectory, Method method, int bits, int groupSize) {
+    public static Path layerReportFile(Path frozenDirectory, Method method, int bits, int groupSize, int embeddingBits) {
         Path dir = frozenDirectory.toAbsolutePath().resolveSibling(frozenDirectory.getFileName() + "-reports");
-        return dir.resolve(method.id() + "-w" + bits + "-g" + groupSize + ".json");
+        return dir.resolve(method.id() + "-w" + bits + "-g" + groupSize + (embeddingBits < 32 ? "-e" + embeddingBits : "")
+                + ".json");
     }
 
-    private static void writeLayerReports(QuantizedModel q, Path frozenDirectory, Method method, int bits, int groupSize) {
-        Path file = layerReportFile(frozenDirectory, method, bits, groupSize);
+    private static void writeLayerReports(QuantizedModel q, Path frozenDirectory, Method method, int bits, int groupSize,
+            int embeddingBits) {
+        Path file = layerReportFile(frozenDirectory, method, bits, groupSize, embeddingBits);
         try {
             java.nio.file.Files.createDirectories(file.getParent());
             java.nio.file.Files.writeString(file,

@@ -49,6 +49,10 @@ final class BenchLmCommand implements Callable<Integer> {
             description = "inputs per scale group, 0 = per channel (default: 0,128)")
     List<Integer> groupSizes = List.of(0, 128);
 
+    @Option(names = "--embedding-bits", split = ",", paramLabel = "N",
+            description = "bits of the token table, 2..8, or 32 to keep it float (default: 32)")
+    List<Integer> embeddingBits = List.of(32);
+
     @Option(names = "--calibration-windows", paramLabel = "N",
             description = "calibration sequences of 128 characters, at most 128 (default: ${DEFAULT-VALUE})")
     int windows = 128;
@@ -81,6 +85,11 @@ final class BenchLmCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--group-sizes: " + g + " is negative");
             }
         }
+        for (int e : embeddingBits) {
+            if (e != 32 && (e < 2 || e > 8)) {
+                throw new ParameterException(spec.commandLine(), "--embedding-bits: " + e + " is neither 2..8 nor 32");
+            }
+        }
         if (windows < 1 || batchSize < 1 || iterations < 1) {
             throw new ParameterException(spec.commandLine(),
                     "--calibration-windows, --batch-size and --iterations must be positive");
@@ -95,11 +104,13 @@ final class BenchLmCommand implements Callable<Integer> {
             for (Method m : methods) {
                 for (int b : bits) {
                     for (int g : groupSizes) {
-                        AccuracyRow row = bench.run(m, b, g, calibration, frozenDir);
-                        rows.add(row);
-                        AccuracyBook.merge(out, List.of(row));
-                        w.println(AccuracyBook.toLanguageMarkdown(List.of(row)).lines().skip(2).findFirst().orElse(""));
-                        w.flush();
+                        for (int e : embeddingBits) {
+                            AccuracyRow row = bench.run(m, b, g, e, calibration, frozenDir);
+                            rows.add(row);
+                            AccuracyBook.merge(out, List.of(row));
+                            w.println(AccuracyBook.toLanguageMarkdown(List.of(row)).lines().skip(2).findFirst().orElse(""));
+                            w.flush();
+                        }
                     }
                 }
             }

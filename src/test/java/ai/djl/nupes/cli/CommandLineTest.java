@@ -76,6 +76,7 @@ class CommandLineTest {
         assertUsageError(CliFixtures.run("train", "lenet"), "unknown test model 'lenet'");
         assertUsageError(CliFixtures.run("quantize", "--model", "lm"), "is the language model", "bench-lm");
         assertUsageError(CliFixtures.run("bench-lm", "--group-sizes", "-1"), "--group-sizes: -1 is negative");
+        assertUsageError(CliFixtures.run("bench-lm", "--embedding-bits", "9"), "--embedding-bits: 9 is neither 2..8 nor 32");
         assertUsageError(CliFixtures.run("quantize", "--model", "cnn", "--model-path", modelDir.toString()),
                 "not both");
         assertUsageError(CliFixtures.run("quantize", "--model-path", modelDir.toString(), "--bits", "4,3"),

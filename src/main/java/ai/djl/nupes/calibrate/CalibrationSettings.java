@@ -23,20 +23,6 @@ public record CalibrationSettings(
         LatentStart latentStart,
         ReconstructionUnit unit) {
 
-    /** Settings reconstructing layer by layer. */
-    public CalibrationSettings(
-            int iterations,
-            int batchSize,
-            float weightLearningRate,
-            float scaleLearningRate,
-            float exponentLearningRate,
-            float roundingLearningRate,
-            long seed,
-            LatentStart latentStart) {
-        this(iterations, batchSize, weightLearningRate, scaleLearningRate, exponentLearningRate, roundingLearningRate,
-                seed, latentStart, ReconstructionUnit.LAYER);
-    }
-
     /** Validates the settings. */
     public CalibrationSettings {
         java.util.Objects.requireNonNull(latentStart, "latentStart");

@@ -143,7 +143,8 @@ class LayerwiseCalibrationTest {
             QuantizedWeights dataFree =
                     PowerQuantizer.quantize("fc", setup.weights, setup.shape, spec, setup.exponents);
             LayerwiseCalibration optimizer =
-                    new LayerwiseCalibration(new CalibrationSettings(400, 64, 5e-3f, 1e-3f, 1e-2f, 1e-2f, 7, LatentStart.FLOAT_WEIGHTS));
+                    new LayerwiseCalibration(new CalibrationSettings(400, 64, 5e-3f, 1e-3f, 1e-2f, 1e-2f, 7,
+                            LatentStart.FLOAT_WEIGHTS, ReconstructionUnit.LAYER));
             LayerwiseCalibration.Reconstructed r =
                     optimizer.reconstruct(
                             layer.getQuantizer(), setup,

@@ -50,8 +50,13 @@ class StageActivationsTest {
                 .add(Linear.builder().setUnits(5).build());
     }
 
-    private static BertEncoder encoder() {
-        return new BertEncoder(new BertConfig(50, 16, 3, 2, 32, TOKENS, 2, 1e-12f, -10000f));
+    /** The small encoder, initialized with seeded weights. */
+    private static BertEncoder encoder(NDManager manager) {
+        BertEncoder block = new BertEncoder(new BertConfig(50, 16, 3, 2, 32, TOKENS, 2, 1e-12f, -10000f));
+        Shape ids = new Shape(SAMPLES, TOKENS);
+        block.initialize(manager, DataType.FLOAT32, ids, ids, ids);
+        SeededArrays.reinitialize(block, 6);
+        return block;
     }
 
     /** Token ids, an attention mask (sample s has 2 + s % 6 tokens) and token types, seeded. */
@@ -127,10 +132,7 @@ class StageActivationsTest {
     @Test
     void everyLayerOfAPaddedBertEncoderGetsTheInputsOfACaptureFromTheModelInputs() {
         try (NDManager manager = NDManager.newBaseManager()) {
-            BertEncoder block = encoder();
-            Shape ids = new Shape(SAMPLES, TOKENS);
-            block.initialize(manager, DataType.FLOAT32, ids, ids, ids);
-            SeededArrays.reinitialize(block, 6);
+            BertEncoder block = encoder(manager);
             assertSameInputsStageByStage(block, tokens(manager), manager);
         }
     }
@@ -145,10 +147,7 @@ class StageActivationsTest {
     /** Every layer's codes and reconstruction losses after calibrating the small encoder. */
     private static List<String> codes(Method method, boolean byStage) {
         try (NDManager manager = NDManager.newBaseManager()) {
-            BertEncoder block = encoder();
-            Shape ids = new Shape(SAMPLES, TOKENS);
-            block.initialize(manager, DataType.FLOAT32, ids, ids, ids);
-            SeededArrays.reinitialize(block, 6);
+            BertEncoder block = encoder(manager);
             NupesConfig config = config(method);
             BlockTransformer.Result wrapped = wrap(block, config);
             try (CalibrationData data = CalibrationData.of(List.of(tokens(manager)), SAMPLES, manager)) {
@@ -242,10 +241,7 @@ class StageActivationsTest {
     /** The small encoder calibrated by stage; padded positions' ids set to {@code padId}. */
     private static List<LayerReport> byStage(long padId, List<QuantizedLayer> out) {
         try (NDManager manager = NDManager.newBaseManager()) {
-            BertEncoder block = encoder();
-            Shape ids = new Shape(SAMPLES, TOKENS);
-            block.initialize(manager, DataType.FLOAT32, ids, ids, ids);
-            SeededArrays.reinitialize(block, 6);
+            BertEncoder block = encoder(manager);
             NDList batch = tokens(manager);
             NDArray real = batch.get(1).eq(1);
             batch.set(0, batch.get(0).mul(real.toType(DataType.INT64, false)).add(real.logicalNot().toType(DataType.INT64, false).mul(padId)));

@@ -52,8 +52,19 @@ public final class LanguageModelOutliers {
      * @return one entry per layer
      */
     public static List<Stats> stats(ZooModel<NDList, NDList> model) {
+        return stats(model.getBlock());
+    }
+
+    /**
+     * Statistics of every float Linear layer below a block, in network order (call it before
+     * quantizing: a wrapped layer is no longer a Linear).
+     *
+     * @param root the block
+     * @return one entry per layer, paths relative to {@code root}
+     */
+    public static List<Stats> stats(Block root) {
         List<Stats> out = new ArrayList<>();
-        walk(model.getBlock(), "", out);
+        walk(root, "", out);
         return out;
     }
 

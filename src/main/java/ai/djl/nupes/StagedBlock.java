@@ -20,8 +20,8 @@ import java.util.Objects;
  * stages) and needs nothing; a model root of another kind without this interface is one stage.
  *
  * <p>The stages are read each time they are asked for, so they run the block's current children
- * (the quantized wrappers once the model is wrapped). Calibration checks on the first calibration
- * batch that the chain reproduces the block's forward pass and refuses the model naming the block
+ * (the quantized wrappers once the model is wrapped). Calibration checks on the first few calibration
+ * samples that the chain reproduces the block's forward pass and refuses the model naming the block
  * when it does not.
  */
 public interface StagedBlock extends Block {

@@ -40,6 +40,9 @@ final class StageActivations implements AutoCloseable {
     /** Samples per forward pass when capturing or scoring over the calibration data. */
     static final int CAPTURE_BATCH = 128;
 
+    /** Samples the stage chain is checked on against the root's forward pass. */
+    static final int CHECK_SAMPLES = 4;
+
     private static final Logger logger = LoggerFactory.getLogger(StageActivations.class);
 
     private final List<Stage> stages;
@@ -71,7 +74,7 @@ final class StageActivations implements AutoCloseable {
      * @param manager the parent manager of the held activations
      * @return the activations, at the first stage
      * @throws IllegalArgumentException naming the block when its stages do not reproduce its forward
-     *     pass on the first calibration batch
+     *     pass on the first calibration samples
      */
     static StageActivations of(
             Block root, List<QuantizedLayer> layers, CalibrationData data, boolean keepFloat, NDManager manager) {
@@ -101,7 +104,7 @@ final class StageActivations implements AutoCloseable {
         StageActivations activations =
                 new StageActivations(stages, stageOf, layers, quantized, floating, manager);
         if (stages.size() > 1) {
-            activations.checkChain(root);
+            activations.checkChain(root, data);
             logger.info(
                     "calibration holds one of {} stages at a time: {}",
                     stages.size(),
@@ -185,16 +188,15 @@ final class StageActivations implements AutoCloseable {
         }
     }
 
-    /** The chain must reproduce the root's float forward pass on the first calibration batch. */
-    private void checkChain(Block root) {
+    /**
+     * The chain must reproduce the root's float forward pass on the first {@link #CHECK_SAMPLES}
+     * calibration samples: both passes hold every intermediate until the check ends, so a few
+     * samples, not a capture batch.
+     */
+    private void checkChain(Block root, CalibrationData data) {
         boolean[] saved = saveAndDisable();
         try (NDManager step = manager.newSubManager()) {
-            NDList batch = quantized.chunks.get(0);
-            NDList copy = new NDList();
-            for (NDArray a : batch) {
-                copy.add(a.duplicate());
-            }
-            copy.attach(step);
+            NDList copy = data.range(step, 0, Math.min(data.size(), CHECK_SAMPLES));
             NDArray expected = root.forward(new ParameterStore(step, false), copy, false).head();
             NDList x = copy;
             for (Stage s : stages) {
@@ -211,7 +213,7 @@ final class StageActivations implements AutoCloseable {
             if (!(gap <= 1e-4f * (1 + scale))) {
                 throw new IllegalArgumentException("the stages of " + root.getClass().getSimpleName()
                         + " do not reproduce its forward pass: outputs differ by up to " + gap
-                        + " on the first calibration batch");
+                        + " on the first " + copy.head().getShape().get(0) + " calibration samples");
             }
         } finally {
             restore(saved);

@@ -223,7 +223,30 @@ final class QuantizeCommand implements Callable<Integer> {
         if (exported[0] != null) {
             w.println(exported[0]);
         }
+        if (model == null) {
+            w.println(languageModelRows(AccuracyBook.DEFAULT_FILE));
+        }
         return 0;
+    }
+
+    /**
+     * The main job's last part: the {@code lm}'s perplexity rows that {@code bench-lm} runs merged
+     * into an accuracy file (measuring them takes minutes per row, so the main job shows them
+     * rather than running them), or the command that writes them.
+     *
+     * @param file the accuracy file
+     * @return the table, or a line saying there are no rows yet
+     * @throws IOException when the file exists but cannot be read
+     */
+    static String languageModelRows(Path file) throws IOException {
+        List<AccuracyRow> lm = AccuracyBook.read(file).stream()
+                .filter(r -> "lm".equals(r.model()) && r.perplexity() != null)
+                .toList();
+        if (lm.isEmpty()) {
+            return "lm perplexity: no rows in " + file + " yet; `bench-lm` measures and merges them"
+                    + " (the README's Perplexity bench has the table)";
+        }
+        return "lm perplexity, as bench-lm measured it (" + file + "):\n" + AccuracyBook.toLanguageMarkdown(lm);
     }
 
     /** Exports the quantized model, reloads it through Criteria and compares it with the in-memory one. */

@@ -1,6 +1,7 @@
 package ai.djl.nupes.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +9,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nupes.bench.AccuracyBook;
+import ai.djl.nupes.bench.AccuracyRow;
 import ai.djl.nupes.export.FrozenBlockFactory;
 import ai.djl.nupes.models.TestModel;
 import ai.djl.repository.zoo.Criteria;
@@ -20,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * {@code quantize --model-path}: a model directory that is not a bundled id (the CNN copied under
@@ -125,5 +129,19 @@ class QuantizeCommandTest {
         assertTrue(run.out().contains("| mlp |"), run.out());
         assertTrue(run.out().contains("frozen uniform W4 exported to " + out + " and reloaded through Criteria"), run.out());
         assertTrue(Files.isRegularFile(out.resolve("manifest.json")));
+    }
+
+    @Test
+    void theMainJobShowsTheLanguageModelRowsABenchLeft() throws Exception {
+        Path file = tmp.resolve("accuracy.json");
+        assertTrue(QuantizeCommand.languageModelRows(file).startsWith("lm perplexity: no rows in"));
+        AccuracyBook.merge(file, List.of(
+                new AccuracyRow("cnn", "uniform", 4, 32, 0.9, 0.91, 2000, 0.1),
+                new AccuracyRow("lm", "nupes", 3, 32, 0.61, 0.62, 32768, 50.0, 128, 3.6523,
+                        3.5116, 0.0482, 0.89, 3.307, 64, 32, 776_000L)));
+        String table = QuantizeCommand.languageModelRows(file);
+        assertTrue(table.contains("| lm | nupes | 3 | g128 | 32 | 3.6523 | 3.5116 | 4.01 |"), table);
+        assertTrue(table.contains("| 757.8 |"), "file KB: " + table);
+        assertFalse(table.contains("| cnn |"), table);
     }
 }

@@ -13,7 +13,7 @@ that window the shell thread dies of a NullPointerException and the kernel never
 didn't respond in 20 seconds"). On a loaded machine that happens on most starts. Here the kernel is
 started first, with its log in KERNEL_LOG, and the client connects only once every channel is
 bound; a start that still fails that way (the shell thread died, or no kernel_info reply) is
-retried, up to 7 times, and nothing else is (one start in four or five missed it in the
+retried, up to 7 times, and nothing else is (about one start in five missed it in the
 fresh-clone runs of the test command, loaded or idle).
 """
 

@@ -125,12 +125,12 @@ public final class AccuracyBook {
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "| %s | %s | %d | %s | %s | %.4f | %.4f | %.2f | %.5f | %.2f | %.2f | %s | %s | %d | %.1f |%n",
+                            "| %s | %s | %d | %s | %d | %.4f | %.4f | %.2f | %.5f | %.2f | %.2f | %s | %s | %d | %.1f |%n",
                             r.model(),
                             r.method(),
                             r.wbits(),
                             r.groupSize() == null ? "–" : r.groupSize() == 0 ? "channel" : "g" + r.groupSize(),
-                            r.embeddingBits() == null ? "32" : String.valueOf(r.embeddingBits()),
+                            r.tableBits(),
                             r.perplexity(),
                             r.floatPerplexity(),
                             100 * (r.perplexity() / r.floatPerplexity() - 1),

@@ -86,7 +86,12 @@ public record AccuracyRow(
                 && tableBits() == other.tableBits();
     }
 
-    private int tableBits() {
+    /**
+     * The weight tables' bits, a row that did not record them read as float.
+     *
+     * @return {@link #embeddingBits}, or 32 when it is null
+     */
+    public int tableBits() {
         return embeddingBits == null ? 32 : embeddingBits;
     }
 }

@@ -99,8 +99,9 @@ final class BenchLmCommand implements Callable<Integer> {
         LanguageModelBench.Calibration calibration =
                 new LanguageModelBench.Calibration(windows, batchSize, iterations, seed, reconstruction);
         try (LanguageModelBench bench = new LanguageModelBench(modelDir)) {
-            rows.add(bench.floatRow());
-            AccuracyBook.merge(out, List.of(bench.floatRow()));
+            AccuracyRow floatRow = bench.floatRow();
+            rows.add(floatRow);
+            AccuracyBook.merge(out, List.of(floatRow));
             for (Method m : methods) {
                 for (int b : bits) {
                     for (int g : groupSizes) {

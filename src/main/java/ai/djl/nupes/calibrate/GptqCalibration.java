@@ -125,8 +125,9 @@ final class GptqCalibration {
         HessianAccumulator accumulator = new HessianAccumulator(layer.getPath(), columns);
         Block floatLayer = layer.getFloatLayer();
         if (floatLayer instanceof Linear) {
-            float[] rows = LayerSamples.tokenValues(inputs, mask);
-            accumulator.add(rows, rows.length / columns);
+            try (NDArray rows = LayerSamples.tokenRows(inputs, mask, columns)) {
+                InputGram.add(layer.getPath(), rows, accumulator);
+            }
         } else if (floatLayer instanceof Conv2d) {
             PatchRows.add((Conv2d) floatLayer, inputs, accumulator);
         } else {
@@ -165,31 +166,39 @@ final class GptqCalibration {
             int k = channels * kh * kw;
             float[] x = inputs.toFloatArray();
             int perImage = outH * outW;
-            float[] rows = new float[perImage * k];
-            for (int b = 0; b < n; b++) {
+            int imagesPerChunk = Math.max(1, InputGram.CHUNK_ROWS / perImage);
+            float[] rows = new float[Math.min(n, imagesPerChunk) * perImage * k];
+            String name = accumulator.layerName();
+            for (int first = 0; first < n; first += imagesPerChunk) {
+                int images = Math.min(imagesPerChunk, n - first);
                 java.util.Arrays.fill(rows, 0f);
-                int base = b * channels * height * width;
-                for (int oy = 0; oy < outH; oy++) {
-                    for (int ox = 0; ox < outW; ox++) {
-                        int row = (oy * outW + ox) * k;
-                        for (int c = 0; c < channels; c++) {
-                            for (int ky = 0; ky < kh; ky++) {
-                                int iy = oy * sh - ph + ky * dh;
-                                if (iy < 0 || iy >= height) {
-                                    continue;
-                                }
-                                for (int kx = 0; kx < kw; kx++) {
-                                    int ix = ox * sw - pw + kx * dw;
-                                    if (ix >= 0 && ix < width) {
-                                        rows[row + (c * kh + ky) * kw + kx] =
-                                                x[base + (c * height + iy) * width + ix];
+                for (int b = 0; b < images; b++) {
+                    int base = (first + b) * channels * height * width;
+                    int imageRow = b * perImage;
+                    for (int oy = 0; oy < outH; oy++) {
+                        for (int ox = 0; ox < outW; ox++) {
+                            int row = (imageRow + oy * outW + ox) * k;
+                            for (int c = 0; c < channels; c++) {
+                                for (int ky = 0; ky < kh; ky++) {
+                                    int iy = oy * sh - ph + ky * dh;
+                                    if (iy < 0 || iy >= height) {
+                                        continue;
+                                    }
+                                    for (int kx = 0; kx < kw; kx++) {
+                                        int ix = ox * sw - pw + kx * dw;
+                                        if (ix >= 0 && ix < width) {
+                                            rows[row + (c * kh + ky) * kw + kx] =
+                                                    x[base + (c * height + iy) * width + ix];
+                                        }
                                     }
                                 }
                             }
                         }
                     }
                 }
-                accumulator.add(rows, perImage);
+                int count = images * perImage;
+                float[] chunk = count * k == rows.length ? rows : java.util.Arrays.copyOf(rows, count * k);
+                InputGram.add(name, chunk, count, (long) first * perImage, accumulator, inputs.getManager());
             }
         }
     }

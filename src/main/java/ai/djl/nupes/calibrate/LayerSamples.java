@@ -126,11 +126,29 @@ record LayerSamples(NDArray quantized, NDArray targets, double rowsPerSample) {
         if (mask == null) {
             return inputs.toFloatArray();
         }
-        Shape s = inputs.getShape();
-        NDArray rows = inputs.reshape(s.get(0) * s.get(1), -1);
-        try (NDArray index = rows.getManager().create(realPositions(mask));
-                NDArray tokens = rows.get(index)) {
+        try (NDArray tokens = tokenRows(inputs, mask, inputs.getShape().tail())) {
             return tokens.toFloatArray();
+        }
+    }
+
+    /**
+     * The input rows {@code (R, K)} at real positions (every row without a mask), a new array the
+     * caller closes.
+     *
+     * @param inputs captured inputs whose last axis is K
+     * @param mask their token mask {@code (n, T)}, or null
+     * @param columns K
+     * @return the rows
+     */
+    static NDArray tokenRows(NDArray inputs, NDArray mask, long columns) {
+        NDArray rows = inputs.reshape(-1, columns);
+        if (mask == null) {
+            return rows;
+        }
+        try (NDArray index = rows.getManager().create(realPositions(mask))) {
+            NDArray tokens = rows.get(index);
+            rows.close();
+            return tokens;
         }
     }
 }

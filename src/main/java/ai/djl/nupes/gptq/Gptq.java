@@ -4,10 +4,14 @@ import ai.djl.nupes.quantizer.PowerQuantizer;
 import ai.djl.nupes.quantizer.QuantizedWeights;
 import ai.djl.nupes.quantizer.QuantizerSpec;
 
+import org.ejml.data.DMatrixRBlock;
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.data.DSubmatrixD1;
+import org.ejml.dense.block.MatrixOps_DDRB;
+import org.ejml.dense.block.TriangularSolver_MT_DDRB;
+import org.ejml.dense.block.decomposition.chol.CholeskyOuterForm_MT_DDRB;
 import org.ejml.dense.row.CommonOps_DDRM;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
+import org.ejml.dense.row.CommonOps_MT_DDRM;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +44,8 @@ public final class Gptq {
     /** λ as a fraction of the mean diagonal of H. */
     public static final double DEFAULT_DAMPING = 0.01;
     private static final int MAX_DAMPING_RAISES = 8;
+    /** The block width of the Cholesky factor and its inverse (fixed: results depend on it). */
+    private static final int FACTOR_BLOCK_WIDTH = 64;
 
     /**
      * GPTQ's settings.
@@ -193,7 +199,7 @@ public final class Gptq {
                 // W[:, i2:] -= E · U[i1:i2, i2:]
                 DMatrixRMaj uTail = CommonOps_DDRM.extract(u, i1, i2, i2, k);
                 DMatrixRMaj update = new DMatrixRMaj(channels, k - i2);
-                CommonOps_DDRM.mult(err, uTail, update);
+                CommonOps_MT_DDRM.mult(err, uTail, update);
                 for (int c = 0; c < channels; c++) {
                     for (int j = i2; j < k; j++) {
                         w.set(c, j, w.get(c, j) - update.get(c, j - i2));
@@ -229,7 +235,7 @@ public final class Gptq {
             e.data[i] = (double) weights[i] - decoded[i];
         }
         DMatrixRMaj eh = new DMatrixRMaj(channels, k);
-        CommonOps_DDRM.mult(e, hessian, eh);
+        CommonOps_MT_DDRM.mult(e, hessian, eh);
         double sum = 0;
         for (int i = 0; i < e.data.length; i++) {
             sum += e.data[i] * eh.data[i];
@@ -324,7 +330,9 @@ public final class Gptq {
     /**
      * The upper factor U of {@code H⁻¹ = UᵀU} from one Cholesky factorization: with J the reversal
      * permutation and {@code JHJ = L Lᵀ}, {@code H⁻¹ = (J L⁻¹ J)ᵀ (J L⁻¹ J)} and {@code J L⁻¹ J} is
-     * upper triangular with a positive diagonal, so it is U (no explicit inverse of H).
+     * upper triangular with a positive diagonal, so it is U (no explicit inverse of H). Both the
+     * factorization and {@code L⁻¹} are EJML's blocked, multi-threaded forms: their results do not
+     * depend on the thread count, only on the block width.
      */
     private static DMatrixRMaj tryUpperInverseFactor(DMatrixRMaj damped) {
         int k = damped.numRows;
@@ -334,21 +342,24 @@ public final class Gptq {
                 reversed.data[i * k + j] = damped.data[(k - 1 - i) * k + (k - 1 - j)];
             }
         }
-        CholeskyDecomposition_F64<DMatrixRMaj> lower = DecompositionFactory_DDRM.chol(k, true);
-        if (!lower.decompose(reversed)) {
+        DMatrixRBlock l = MatrixOps_DDRB.convert(reversed, FACTOR_BLOCK_WIDTH);
+        if (!new CholeskyOuterForm_MT_DDRB(true).decompose(l)) {
             return null;
         }
-        DMatrixRMaj l = lower.getT(null);
         for (int j = 0; j < k; j++) {
-            if (!(l.get(j, j) > 0) || !Double.isFinite(l.get(j, j))) {
+            double d = l.get(j, j);
+            if (!(d > 0) || !Double.isFinite(d)) {
                 return null;
             }
         }
-        invertLowerInPlace(l.data, k);
+        DMatrixRBlock inverse = new DMatrixRBlock(k, k, FACTOR_BLOCK_WIDTH);
+        TriangularSolver_MT_DDRB.invert(
+                FACTOR_BLOCK_WIDTH, false, new DSubmatrixD1(l), new DSubmatrixD1(inverse), null);
+        DMatrixRMaj lowerInverse = MatrixOps_DDRB.convert(inverse, (DMatrixRMaj) null);
         DMatrixRMaj u = new DMatrixRMaj(k, k);
         for (int i = 0; i < k; i++) {
             for (int j = i; j < k; j++) {
-                double v = l.data[(k - 1 - i) * k + (k - 1 - j)];
+                double v = lowerInverse.data[(k - 1 - i) * k + (k - 1 - j)];
                 if (!Double.isFinite(v)) {
                     return null;
                 }
@@ -356,33 +367,6 @@ public final class Gptq {
             }
         }
         return u;
-    }
-
-    /**
-     * Inverts a lower-triangular row-major matrix in place, row by row: {@code X_i = (e_i - Σ_{m<i}
-     * L_im X_m) / L_ii}, each term a contiguous row update (cache-friendly where an element-wise
-     * inverse is not).
-     */
-    private static void invertLowerInPlace(double[] l, int k) {
-        double[] x = new double[k * k];
-        for (int i = 0; i < k; i++) {
-            int row = i * k;
-            x[row + i] = 1;
-            for (int m = 0; m < i; m++) {
-                double f = l[row + m];
-                if (f != 0) {
-                    int other = m * k;
-                    for (int j = 0; j <= m; j++) {
-                        x[row + j] -= f * x[other + j];
-                    }
-                }
-            }
-            double d = l[row + i];
-            for (int j = 0; j <= i; j++) {
-                x[row + j] /= d;
-            }
-        }
-        System.arraycopy(x, 0, l, 0, x.length);
     }
 
     private static DMatrixRMaj permuteColumns(DMatrixRMaj m, int[] order) {

@@ -63,6 +63,44 @@ public final class HessianAccumulator {
     }
 
     /**
+     * Adds the Gram matrix {@code Σ x xᵀ} of rows whose product was computed elsewhere (by the
+     * engine, for one chunk of rows).
+     *
+     * @param gram row-major {@code K × K}
+     * @param count the number of rows it sums
+     * @throws IllegalArgumentException for a size mismatch, a negative count or a non-finite entry
+     */
+    public void addGram(float[] gram, long count) {
+        if (gram.length != columns * columns) {
+            throw new IllegalArgumentException(
+                    "layer '" + layerName + "': a Gram matrix of " + gram.length + " values is not "
+                            + columns + "x" + columns);
+        }
+        if (count < 0) {
+            throw new IllegalArgumentException("layer '" + layerName + "': " + count + " rows");
+        }
+        double[] data = sum.getData();
+        for (int i = 0; i < gram.length; i++) {
+            if (!Float.isFinite(gram[i])) {
+                throw new IllegalArgumentException(
+                        "layer '" + layerName + "': its inputs' Gram matrix holds " + gram[i] + " at ("
+                                + i / columns + ", " + i % columns + ")");
+            }
+            data[i] += gram[i];
+        }
+        rows += count;
+    }
+
+    /**
+     * The layer this Hessian belongs to.
+     *
+     * @return its path
+     */
+    public String layerName() {
+        return layerName;
+    }
+
+    /**
      * The number of rows added.
      *
      * @return n

@@ -93,18 +93,37 @@ public final class AccuracyBook {
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "| %s | %s | %d | %d | %.2f | %.2f | %.2f | %d | %.2f |%n",
+                            "| %s | %s | %d | %d | %s | %.2f | %.2f | %d | %.2f |%n",
                             r.model(),
                             r.method(),
                             r.wbits(),
                             r.abits(),
-                            100 * r.accuracy(),
+                            accuracyCell(r),
                             100 * r.floatAccuracy(),
                             100 * (r.floatAccuracy() - r.accuracy()),
                             r.evalSamples(),
                             r.seconds()));
         }
         return sb.toString();
+    }
+
+    /**
+     * A row's accuracy in percent; over several seeds the mean ± standard deviation and each seed's.
+     *
+     * @param r the row
+     * @return e.g. {@code 91.95} or {@code 91.95 ± 0.17 (91.80, 91.90, 92.15)}
+     */
+    static String accuracyCell(AccuracyRow r) {
+        String mean = String.format(Locale.ROOT, "%.2f", 100 * r.accuracy());
+        if (r.seeds() == null || r.seeds() < 2) {
+            return mean;
+        }
+        StringBuilder cell = new StringBuilder(mean)
+                .append(String.format(Locale.ROOT, " ± %.2f (", 100 * r.accuracySd()));
+        for (int i = 0; i < r.accuracyBySeed().size(); i++) {
+            cell.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2f", 100 * r.accuracyBySeed().get(i)));
+        }
+        return cell.append(')').toString();
     }
 
     /**

@@ -2,6 +2,7 @@ package ai.djl.nupes.bench;
 
 import com.google.gson.annotations.SerializedName;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -26,6 +27,9 @@ import java.util.Objects;
  * @param embeddingBits bits of the weight tables (token embeddings), 32 = float (null: not recorded,
  *     read as 32)
  * @param fileBytes bytes of the frozen export's parameter file (for float: the model's own)
+ * @param seeds how many seeds {@link #accuracy} and {@link #seconds} are the mean of (null: one run)
+ * @param accuracySd the sample standard deviation of the accuracy over the seeds
+ * @param accuracyBySeed the accuracy of each seed, in seed order
  */
 public record AccuracyRow(
         String model,
@@ -44,7 +48,10 @@ public record AccuracyRow(
         @SerializedName("bits_per_weight") Double bitsPerWeight,
         @SerializedName("calibration_samples") Integer calibrationSamples,
         @SerializedName("embedding_bits") Integer embeddingBits,
-        @SerializedName("file_bytes") Long fileBytes) {
+        @SerializedName("file_bytes") Long fileBytes,
+        Integer seeds,
+        @SerializedName("accuracy_sd") Double accuracySd,
+        @SerializedName("accuracy_by_seed") List<Double> accuracyBySeed) {
 
     /**
      * A classifier row (no group size, no language-model fields).
@@ -68,7 +75,39 @@ public record AccuracyRow(
             long evalSamples,
             double seconds) {
         this(model, method, wbits, abits, accuracy, floatAccuracy, evalSamples, seconds,
-                null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null);
+    }
+
+    /**
+     * One row for the same measurement repeated over seeds: the mean accuracy and time, the
+     * standard deviation and every seed's accuracy.
+     *
+     * @param runs the rows of each seed, in seed order, all with the same key
+     * @return the combined row (the single row itself for one run)
+     * @throws IllegalArgumentException for no run or runs of different measurements
+     */
+    public static AccuracyRow overSeeds(List<AccuracyRow> runs) {
+        if (runs.isEmpty()) {
+            throw new IllegalArgumentException("no run to combine");
+        }
+        AccuracyRow first = runs.get(0);
+        if (runs.size() == 1) {
+            return first;
+        }
+        for (AccuracyRow r : runs) {
+            if (!first.sameKey(r)) {
+                throw new IllegalArgumentException("runs of different measurements: " + first + " and " + r);
+            }
+        }
+        List<Double> accuracies = runs.stream().map(AccuracyRow::accuracy).toList();
+        double mean = accuracies.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double squares = accuracies.stream().mapToDouble(a -> (a - mean) * (a - mean)).sum();
+        double sd = Math.sqrt(squares / (runs.size() - 1));
+        double seconds = runs.stream().mapToDouble(AccuracyRow::seconds).average().orElseThrow();
+        return new AccuracyRow(first.model, first.method, first.wbits, first.abits, mean, first.floatAccuracy,
+                first.evalSamples, seconds, first.groupSize, first.perplexity, first.floatPerplexity,
+                first.klDivergence, first.top1Agreement, first.bitsPerWeight, first.calibrationSamples,
+                first.embeddingBits, first.fileBytes, runs.size(), sd, accuracies);
     }
 
     /**

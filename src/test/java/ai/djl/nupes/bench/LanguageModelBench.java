@@ -78,7 +78,7 @@ public final class LanguageModelBench implements AutoCloseable {
     public AccuracyRow floatRow() {
         double ppl = reference.perplexity();
         return new AccuracyRow("lm", "float", 32, 32, reference.accuracy(), reference.accuracy(),
-                reference.positions(), 0, null, ppl, ppl, 0.0, 1.0, 32.0, 0, 32, floatParameterBytes());
+                reference.positions(), 0, null, ppl, ppl, 0.0, 1.0, 32.0, 0, 32, floatParameterBytes(), null, null, null);
     }
 
     private Long floatParameterBytes() {
@@ -140,7 +140,7 @@ public final class LanguageModelBench implements AutoCloseable {
             AccuracyRow row = new AccuracyRow("lm", ModelBench.label(method, LatentStart.FLOAT_WEIGHTS, calibration.unit()), bits, 32, p.accuracy(), reference.accuracy(),
                     p.positions(), q.getReport().seconds(), groupSize, p.perplexity(), reference.perplexity(),
                     p.klFrom(reference), p.top1Agreement(reference), bitsPerWeight(manifest), samples, embeddingBits,
-                    fileBytes(frozenDirectory, manifest));
+                    fileBytes(frozenDirectory, manifest), null, null, null);
             writeLayerReports(q, frozenDirectory, method, bits, groupSize, embeddingBits);
             logger.info("lm {} W{} {} table {}: perplexity {} (float {}), KL {}, top-1 agreement {}, {} bits/weight, {} s",
                     method.id(), bits, groupSize == 0 ? "per channel" : "g" + groupSize,

@@ -53,6 +53,12 @@ final class BenchCommand implements Callable<Integer> {
                     + " else the bundled subset)")
     Path data;
 
+    @Option(names = "--seeds", paramLabel = "N", converter = Converters.Positive.class,
+            description = "seeds of each data-driven method (--seed, --seed + 1, ...), reported as mean ± standard"
+                    + " deviation; gptq and the data-free methods draw nothing at random and run once (default:"
+                    + " ${DEFAULT-VALUE})")
+    int seeds = 3;
+
     @Option(names = "--out", paramLabel = "FILE", description = "the JSON file the rows merge into (default: ${DEFAULT-VALUE})")
     Path out = AccuracyBook.DEFAULT_FILE;
 
@@ -66,7 +72,7 @@ final class BenchCommand implements Callable<Integer> {
                 rows.add(bench.floatRow());
                 for (int b : bits) {
                     for (Method m : methods) {
-                        rows.add(bench.run(shared.config(m, b, w).build()));
+                        rows.add(overSeeds(bench, m, b, w));
                     }
                 }
             }
@@ -76,6 +82,21 @@ final class BenchCommand implements Callable<Integer> {
         AccuracyBook.merge(out, rows);
         w.println("rows merged into " + out.toAbsolutePath());
         return 0;
+    }
+
+    /** One method and width over {@link #seeds} seeds, or once when the method draws nothing at random. */
+    private AccuracyRow overSeeds(ModelBench bench, Method method, int bits, PrintWriter w) {
+        int runs = drawsAtRandom(method) ? seeds : 1;
+        List<AccuracyRow> perSeed = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            perSeed.add(bench.run(shared.config(method, bits, w).optSeed(shared.seed + i).build()));
+        }
+        return AccuracyRow.overSeeds(perSeed);
+    }
+
+    /** The learned methods draw their calibration batches at random; gptq and data-free methods do not. */
+    static boolean drawsAtRandom(Method method) {
+        return method.needsCalibrationData() && !method.isGptq();
     }
 
     static String describeData(Path data) {

@@ -138,7 +138,7 @@ class QuantizeCommandTest {
         AccuracyBook.merge(file, List.of(
                 new AccuracyRow("cnn", "uniform", 4, 32, 0.9, 0.91, 2000, 0.1),
                 new AccuracyRow("lm", "nupes", 3, 32, 0.61, 0.62, 32768, 50.0, 128, 3.6523,
-                        3.5116, 0.0482, 0.89, 3.307, 64, 32, 776_000L)));
+                        3.5116, 0.0482, 0.89, 3.307, 64, 32, 776_000L, null, null, null)));
         String table = QuantizeCommand.languageModelRows(file);
         assertTrue(table.contains("| lm | nupes | 3 | g128 | 32 | 3.6523 | 3.5116 | 4.01 |"), table);
         assertTrue(table.contains("| 757.8 |"), "file KB: " + table);

@@ -2,6 +2,7 @@ package ai.djl.nupes;
 
 import ai.djl.ndarray.NDList;
 import ai.djl.nupes.calibrate.CalibrationSettings;
+import ai.djl.nupes.calibrate.FinalRounding;
 import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.quantizer.Grid;
@@ -39,6 +40,8 @@ public final class NupesConfig {
     public static final float DEFAULT_EXPONENT_LR = 1e-2f;
     /** Default learning rate of the learned-rounding variables. */
     public static final float DEFAULT_ROUNDING_LR = 1e-2f;
+    /** Which codes a NUPES layer reconstructed on its own ends with. */
+    public static final FinalRounding DEFAULT_FINAL_ROUNDING = FinalRounding.LEARNED;
 
     private final int bits;
     private final int groupSize;
@@ -80,7 +83,8 @@ public final class NupesConfig {
                         b.roundingLearningRate,
                         b.seed,
                         b.latentStart,
-                        b.reconstructionUnit);
+                        b.reconstructionUnit,
+                        finalRounding(b));
         if (b.reconstructionUnit == ReconstructionUnit.STAGE && !b.reconstructionUnit.appliesTo(method)) {
             throw new IllegalArgumentException("reconstruction unit stage applies to the learned methods (nupes,"
                     + " nupes-fixed-a, learned-rounding); " + method + " quantizes layer by layer");
@@ -100,6 +104,22 @@ public final class NupesConfig {
                             + " with a DJL Dataset, or optCalibrationData(batches) with an Iterable<NDList>"
                             + " of model inputs (first axis = batch)");
         }
+    }
+
+    /**
+     * The final rounding a builder asks for: its own, else the default of its reconstruction unit;
+     * refused when GPTQ rounding is asked for stage by stage.
+     */
+    private static FinalRounding finalRounding(Builder b) {
+        if (b.finalRounding == null) {
+            return b.reconstructionUnit == ReconstructionUnit.STAGE ? FinalRounding.LEARNED : DEFAULT_FINAL_ROUNDING;
+        }
+        if (b.finalRounding == FinalRounding.BEST_OF_LEARNED_AND_GPTQ
+                && b.reconstructionUnit == ReconstructionUnit.STAGE) {
+            throw new IllegalArgumentException("final rounding " + b.finalRounding.id() + " works layer by layer;"
+                    + " with reconstruction unit stage a stage's layers keep their learned codes");
+        }
+        return b.finalRounding;
     }
 
     /**
@@ -286,6 +306,7 @@ public final class NupesConfig {
         private float roundingLearningRate = DEFAULT_ROUNDING_LR;
         private LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
         private ReconstructionUnit reconstructionUnit = ReconstructionUnit.LAYER;
+        private FinalRounding finalRounding;
         private Grid grid;
         private int activationBits = 32;
         private InputRange.Estimator inputEstimator = InputRange.Estimator.PERCENTILE;
@@ -440,6 +461,20 @@ public final class NupesConfig {
          */
         public Builder optReconstructionUnit(ReconstructionUnit unit) {
             this.reconstructionUnit = java.util.Objects.requireNonNull(unit, "unit");
+            return this;
+        }
+
+        /**
+         * Sets which codes a NUPES layer ends with once its grid is learned (default {@link
+         * #DEFAULT_FINAL_ROUNDING} by layer, {@link FinalRounding#LEARNED} by stage): {@link
+         * FinalRounding#BEST_OF_LEARNED_AND_GPTQ} also runs GPTQ on the learned grid and keeps the
+         * codes with the lower reconstruction loss. Layer by layer only.
+         *
+         * @param rounding the final rounding
+         * @return this builder
+         */
+        public Builder optFinalRounding(FinalRounding rounding) {
+            this.finalRounding = java.util.Objects.requireNonNull(rounding, "rounding");
             return this;
         }
 

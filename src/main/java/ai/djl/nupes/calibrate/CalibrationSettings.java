@@ -11,6 +11,8 @@ package ai.djl.nupes.calibrate;
  * @param roundingLearningRate learning rate of the learned-rounding variables
  * @param seed seed of the batch sampling
  * @param latentStart where NUPES's latent weights start
+ * @param unit what one reconstruction learns
+ * @param finalRounding which codes a layer whose grid was learned ends with (layer unit only)
  */
 public record CalibrationSettings(
         int iterations,
@@ -21,12 +23,14 @@ public record CalibrationSettings(
         float roundingLearningRate,
         long seed,
         LatentStart latentStart,
-        ReconstructionUnit unit) {
+        ReconstructionUnit unit,
+        FinalRounding finalRounding) {
 
     /** Validates the settings. */
     public CalibrationSettings {
         java.util.Objects.requireNonNull(latentStart, "latentStart");
         java.util.Objects.requireNonNull(unit, "unit");
+        java.util.Objects.requireNonNull(finalRounding, "finalRounding");
         if (iterations < 0) {
             throw new IllegalArgumentException("iterations must be ≥ 0, got " + iterations);
         }

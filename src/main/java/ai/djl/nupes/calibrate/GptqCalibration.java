@@ -110,6 +110,19 @@ final class GptqCalibration {
     }
 
     /**
+     * Whether GPTQ can quantize a layer: a Linear, or an ungrouped Conv2d, with float inputs.
+     *
+     * @param layer the layer
+     * @return true when {@link #accumulate} takes its inputs
+     */
+    static boolean handles(LayerQuantizer layer) {
+        Block floatLayer = layer.getFloatLayer();
+        boolean supported = floatLayer instanceof Linear
+                || floatLayer instanceof Conv2d conv && conv.getGroups() == 1;
+        return supported && !layer.getSettings().quantizesInputs();
+    }
+
+    /**
      * {@code H = 2/n · Σ x xᵀ} of a layer's inputs: their rows for a Linear (real positions only
      * when a mask is given), their patch rows for a Conv2d.
      *

@@ -277,6 +277,21 @@ public final class LayerwiseCalibration {
         layer.setQuantizedWeights(result);
         layer.setEnabled(true);
         double lossAfter = meanLoss(layer, samples, unit);
+        if (settings.finalRounding().appliesTo(method) && GptqCalibration.handles(layer)) {
+            QuantizedWeights onGrid = gptqOnLearnedGrid(layer, setup, samples, method, result);
+            layer.setQuantizedWeights(onGrid);
+            double onGridLoss = meanLoss(layer, samples, unit);
+            boolean keep = onGridLoss < lossAfter;
+            logger.info("{}: loss of the learned codes {}, of gptq's on the learned grid {}; keeping {}",
+                    layer.getPath(), String.format("%.3e", lossAfter), String.format("%.3e", onGridLoss),
+                    keep ? "gptq's" : "the learned ones");
+            if (keep) {
+                result = onGrid;
+                lossAfter = onGridLoss;
+            } else {
+                layer.setQuantizedWeights(result);
+            }
+        }
         if (!(lossAfter < Math.min(startLoss, lossBefore))) {
             // never end worse than where the reconstruction started
             boolean keepGptq = startLoss < lossBefore;
@@ -294,6 +309,18 @@ public final class LayerwiseCalibration {
         }
         return new Reconstructed(result, lossBefore, startLoss, lossAfter,
                 changedFraction(dataFree.getCodes(), result.getCodes()));
+    }
+
+    /**
+     * GPTQ on the grid the reconstruction learned (its exponents and scale maxima), from the float
+     * weights, with H from the reconstruction's own inputs.
+     */
+    private QuantizedWeights gptqOnLearnedGrid(
+            LayerQuantizer layer, LayerSetup setup, LayerSamples samples, Method method, QuantizedWeights learned) {
+        DMatrixRMaj hessian = GptqCalibration.accumulate(layer, samples.quantized(), null, method).hessian();
+        return Gptq.quantizeOnGrid(setup.path, setup.weights, setup.shape, hessian, setup.spec,
+                        learned.getExponents(), learned.getMaxima(), settings.gptqOptions())
+                .weights();
     }
 
     /** GPTQ on the layer's data-free exponent, with H from the reconstruction's own inputs. */
@@ -416,7 +443,7 @@ public final class LayerwiseCalibration {
     }
 
     /** Mean reconstruction loss over all samples, of the layer's installed codes. */
-    private static double meanLoss(LayerQuantizer layer, LayerSamples samples, NDManager unit) {
+    static double meanLoss(LayerQuantizer layer, LayerSamples samples, NDManager unit) {
         long n = samples.size();
         long chunk = (long) Math.ceil(StageActivations.CAPTURE_BATCH * samples.rowsPerSample());
         double sum = 0;

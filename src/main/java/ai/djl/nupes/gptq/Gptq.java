@@ -111,6 +111,60 @@ public final class Gptq {
             QuantizerSpec spec,
             float[] exponents,
             Options options) {
+        return quantize(layerName, weights, shape, hessian, spec, exponents, null, options);
+    }
+
+    /**
+     * GPTQ on a given grid: as {@link #quantize(String, float[], long[], DMatrixRMaj, QuantizerSpec,
+     * float[], Options)}, but every scale group's maximum is fixed beforehand (a learned grid)
+     * instead of taken from the weights as the columns are reached.
+     *
+     * @param layerName the layer, named in errors and logs
+     * @param weights the float weights, row-major, first axis = output channel
+     * @param shape the weight shape
+     * @param hessian H (K × K), not modified
+     * @param spec bits, grid and group size
+     * @param exponents one exponent, or one per output channel
+     * @param maxima one maximum per output channel and scale group, channel-major
+     * @param options block size, damping, act-order
+     * @return the quantized weights, with {@code maxima} as their maxima
+     * @throws IllegalArgumentException for a shape mismatch or a negative or non-finite maximum
+     */
+    public static Result quantizeOnGrid(
+            String layerName,
+            float[] weights,
+            long[] shape,
+            DMatrixRMaj hessian,
+            QuantizerSpec spec,
+            float[] exponents,
+            float[] maxima,
+            Options options) {
+        int channels = PowerQuantizer.checkShape(layerName, weights, shape);
+        int groups = spec.groupsPerChannel(weights.length / channels);
+        if (maxima.length != channels * groups) {
+            throw new IllegalArgumentException(
+                    "layer '" + layerName + "': " + maxima.length + " maxima for " + channels + " channels x "
+                            + groups + " scale groups");
+        }
+        for (int slot = 0; slot < maxima.length; slot++) {
+            if (!(maxima[slot] >= 0) || !Float.isFinite(maxima[slot])) {
+                throw new IllegalArgumentException(
+                        "layer '" + layerName + "': channel " + slot / groups + " group " + slot % groups
+                                + " has the maximum " + maxima[slot]);
+            }
+        }
+        return quantize(layerName, weights, shape, hessian, spec, exponents, maxima, options);
+    }
+
+    private static Result quantize(
+            String layerName,
+            float[] weights,
+            long[] shape,
+            DMatrixRMaj hessian,
+            QuantizerSpec spec,
+            float[] exponents,
+            float[] givenMaxima,
+            Options options) {
         int channels = PowerQuantizer.checkShape(layerName, weights, shape);
         PowerQuantizer.checkFinite(layerName, weights);
         int k = weights.length / channels;
@@ -167,6 +221,12 @@ public final class Gptq {
         int groups = spec.groupsPerChannel(k);
         float[] maxima = new float[channels * groups];
         float[][] levels = new float[channels * groups][];
+        if (givenMaxima != null) {
+            for (int slot = 0; slot < maxima.length; slot++) {
+                maxima[slot] = givenMaxima[slot];
+                levels[slot] = PowerQuantizer.levels(maxima[slot], exponentOf(exponents, slot / groups), spec);
+            }
+        }
         int minCode = spec.minCode();
         byte[] codes = new byte[weights.length];
         int block = options.blockSize();

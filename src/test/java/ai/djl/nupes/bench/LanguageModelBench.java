@@ -128,7 +128,8 @@ public final class LanguageModelBench implements AutoCloseable {
                 b.optReconstructionUnit(calibration.unit());
             }
         }
-        QuantizedModel q = Nupes.quantize(model, b.build());
+        NupesConfig config = b.build();
+        QuantizedModel q = Nupes.quantize(model, config);
         try {
             LanguageModelEvaluation.Predictions p = predict();
             Manifest manifest;
@@ -137,7 +138,7 @@ public final class LanguageModelBench implements AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            AccuracyRow row = new AccuracyRow("lm", ModelBench.label(method, LatentStart.FLOAT_WEIGHTS, calibration.unit()), bits, 32, p.accuracy(), reference.accuracy(),
+            AccuracyRow row = new AccuracyRow("lm", ModelBench.label(method, config.getCalibrationSettings()), bits, 32, p.accuracy(), reference.accuracy(),
                     p.positions(), q.getReport().seconds(), groupSize, p.perplexity(), reference.perplexity(),
                     p.klFrom(reference), p.top1Agreement(reference), bitsPerWeight(manifest), samples, embeddingBits,
                     fileBytes(frozenDirectory, manifest), null, null, null);

@@ -140,7 +140,8 @@ public final class ModelBench implements AutoCloseable {
      * @return the label
      */
     public static String label(Method method, CalibrationSettings settings) {
-        return label(method, settings.latentStart(), settings.unit());
+        return label(method, settings.latentStart(), settings.unit())
+                + (settings.finalRounding().appliesTo(method) ? "+gptq-rounding" : "");
     }
 
     /**

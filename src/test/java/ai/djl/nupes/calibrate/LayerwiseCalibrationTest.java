@@ -144,7 +144,7 @@ class LayerwiseCalibrationTest {
                     PowerQuantizer.quantize("fc", setup.weights, setup.shape, spec, setup.exponents);
             LayerwiseCalibration optimizer =
                     new LayerwiseCalibration(new CalibrationSettings(400, 64, 5e-3f, 1e-3f, 1e-2f, 1e-2f, 7,
-                            LatentStart.FLOAT_WEIGHTS, ReconstructionUnit.LAYER));
+                            LatentStart.FLOAT_WEIGHTS, ReconstructionUnit.LAYER, FinalRounding.LEARNED));
             LayerwiseCalibration.Reconstructed r =
                     optimizer.reconstruct(
                             layer.getQuantizer(), setup,
@@ -156,6 +156,64 @@ class LayerwiseCalibrationTest {
                     + r.weights().getCodes()[0]);
             assertTrue(r.lossAfter() < r.lossBefore() / 4, r.lossBefore() + " -> " + r.lossAfter());
         }
+    }
+
+    /** 10 steps leave the codes near rounding and GPTQ's win; after 100 the learned ones do (seeded). */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {10, 100})
+    void withGptqRoundingALayerEndsAtTheLowerLossOfItsLearnedCodesAndGptqsOnTheLearnedGrid(int iterations) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Random r = new Random(11);
+            Linear floatLayer = Linear.builder().setUnits(6).build();
+            floatLayer.initialize(manager, DataType.FLOAT32, new Shape(1, 24));
+            float[] w = new float[6 * 24];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) (r.nextGaussian() * 0.3);
+            }
+            floatLayer.getParameters().get("weight").getArray().set(w);
+            QuantizerSpec spec = QuantizerSpec.of(3);
+            QuantizedLinear layer = new QuantizedLinear("fc", floatLayer, LayerSettings.weightsOnly(spec));
+            // correlated inputs: GPTQ's error feedback has correlations to use
+            float[] x = new float[256 * 24];
+            for (int i = 0; i < 256; i++) {
+                for (int j = 0; j < 24; j++) {
+                    x[i * 24 + j] = (float) r.nextGaussian() + (j > 0 ? 0.8f * x[i * 24 + j - 1] : 0f);
+                }
+            }
+            NDArray inputs = manager.create(x, new Shape(256, 24));
+            LayerSetup setup = new LayerSetup(layer.getQuantizer());
+            LayerwiseCalibration.Reconstructed learned =
+                    reconstruct(layer, setup, inputs, iterations, FinalRounding.LEARNED, manager);
+            LayerwiseCalibration.Reconstructed best =
+                    reconstruct(layer, setup, inputs, iterations, FinalRounding.BEST_OF_LEARNED_AND_GPTQ, manager);
+
+            // GPTQ on the grid the learned run ended with (the same seed learns the same grid)
+            LayerSamples samples = LayerSamples.of(layer.getQuantizer(), inputs, inputs.duplicate(), null, manager);
+            QuantizedWeights onGrid = ai.djl.nupes.gptq.Gptq.quantizeOnGrid("fc", setup.weights, setup.shape,
+                            GptqCalibration.accumulate(layer.getQuantizer(), samples.quantized(), null, Method.NUPES)
+                                    .hessian(),
+                            spec, learned.weights().getExponents(), learned.weights().getMaxima(),
+                            ai.djl.nupes.gptq.Gptq.Options.defaults(true))
+                    .weights();
+            layer.getQuantizer().setQuantizedWeights(onGrid);
+            double onGridLoss = LayerwiseCalibration.meanLoss(layer.getQuantizer(), samples, manager);
+
+            boolean gptqWins = iterations == 10;
+            assertEquals(gptqWins, onGridLoss < learned.lossAfter(),
+                    "gptq on the learned grid " + onGridLoss + ", learned codes " + learned.lossAfter());
+            assertArrayEquals((gptqWins ? onGrid : learned.weights()).getCodes(), best.weights().getCodes());
+            assertArrayEquals(learned.weights().getMaxima(), best.weights().getMaxima(), 0f);
+            assertEquals(Math.min(onGridLoss, learned.lossAfter()), best.lossAfter(), 1e-12);
+        }
+    }
+
+    private static LayerwiseCalibration.Reconstructed reconstruct(
+            QuantizedLinear layer, LayerSetup setup, NDArray inputs, int iterations, FinalRounding rounding,
+            NDManager manager) {
+        LayerwiseCalibration optimizer = new LayerwiseCalibration(new CalibrationSettings(iterations, 32, 1e-3f, 1e-3f,
+                1e-2f, 1e-2f, 3, LatentStart.FLOAT_WEIGHTS, ReconstructionUnit.LAYER, rounding));
+        LayerSamples samples = LayerSamples.of(layer.getQuantizer(), inputs, inputs.duplicate(), null, manager);
+        return optimizer.reconstruct(layer.getQuantizer(), setup, samples, Method.NUPES, 0, manager);
     }
 
     @Test

@@ -288,6 +288,22 @@ class StageActivationsTest {
     }
 
     @Test
+    void gptqRoundingIsRefusedByStageAndStagesKeepTheirLearnedCodesByDefault() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NupesConfig.builder().setBits(4).optMethod(Method.NUPES).optReconstructionUnit(ReconstructionUnit.STAGE)
+                        .optFinalRounding(FinalRounding.BEST_OF_LEARNED_AND_GPTQ)
+                        .optCalibrationData(List.<NDList>of()).build());
+        assertEquals("final rounding best-of-learned-and-gptq works layer by layer; with reconstruction unit stage"
+                + " a stage's layers keep their learned codes", e.getMessage());
+        NupesConfig byStage = NupesConfig.builder().setBits(4).optMethod(Method.NUPES)
+                .optReconstructionUnit(ReconstructionUnit.STAGE).optCalibrationData(List.<NDList>of()).build();
+        assertEquals(FinalRounding.LEARNED, byStage.getCalibrationSettings().finalRounding());
+        NupesConfig byLayer = NupesConfig.builder().setBits(4).optMethod(Method.NUPES)
+                .optCalibrationData(List.<NDList>of()).build();
+        assertEquals(NupesConfig.DEFAULT_FINAL_ROUNDING, byLayer.getCalibrationSettings().finalRounding());
+    }
+
+    @Test
     void reconstructionByStageIsRefusedForGptq() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> NupesConfig.builder().setBits(4).optMethod(Method.GPTQ).optReconstructionUnit(ReconstructionUnit.STAGE)

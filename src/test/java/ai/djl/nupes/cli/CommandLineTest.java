@@ -70,6 +70,8 @@ class CommandLineTest {
         assertUsageError(CliFixtures.run("quantize", "--samples", "0"), "'0' is not a positive whole number");
         assertUsageError(CliFixtures.run("bench", "--latent-start", "gptq"), "'gptq' is neither float-weights nor gptq-power");
         assertUsageError(CliFixtures.run("bench", "--reconstruction", "block"), "'block' is neither layer nor stage");
+        assertUsageError(CliFixtures.run("bench", "--final-rounding", "gptq"),
+                "'gptq' is neither learned nor best-of-learned-and-gptq");
         assertUsageError(CliFixtures.run("bench-lm", "--reconstruction", "block"), "'block' is neither layer nor stage");
         assertUsageError(CliFixtures.run("quantize", "--seed"), "Missing required parameter", "--seed");
         assertUsageError(CliFixtures.run("bench-integer", "--presets", "W2A2"), "unknown preset 'W2A2'");

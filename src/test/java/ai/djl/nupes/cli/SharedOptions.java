@@ -3,6 +3,7 @@ package ai.djl.nupes.cli;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.Method;
 import ai.djl.nupes.NupesConfig;
+import ai.djl.nupes.calibrate.FinalRounding;
 import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.data.FashionMnistIdx;
@@ -70,6 +71,15 @@ final class SharedOptions {
                     + " (a residual block or encoder layer, its layers together on the block's output); gptq and the"
                     + " data-free methods always work layer by layer")
     ReconstructionUnit reconstruction = ReconstructionUnit.LAYER;
+
+    @Option(
+            names = "--final-rounding",
+            paramLabel = "ROUNDING",
+            converter = RoundingName.class,
+            description = "which codes a NUPES layer ends with: learned (its latent weights rounded) or"
+                    + " best-of-learned-and-gptq (also GPTQ on the learned grid, the lower-loss codes kept; layer by"
+                    + " layer) (default: " + "the library's, NupesConfig.DEFAULT_FINAL_ROUNDING)")
+    FinalRounding finalRounding;
 
     @Option(
             names = "--grid",
@@ -163,6 +173,18 @@ final class SharedOptions {
         }
     }
 
+    /** {@code --final-rounding}: learned or best-of-learned-and-gptq. */
+    static final class RoundingName implements picocli.CommandLine.ITypeConverter<FinalRounding> {
+        @Override
+        public FinalRounding convert(String value) {
+            try {
+                return FinalRounding.of(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     /** {@code --latent-start}: float-weights or gptq-power. */
     static final class StartName implements picocli.CommandLine.ITypeConverter<LatentStart> {
         @Override
@@ -195,6 +217,9 @@ final class SharedOptions {
             b.optGrid(grid);
         }
         b.optLatentStart(latentStart);
+        if (finalRounding != null) {
+            b.optFinalRounding(finalRounding);
+        }
         if (reconstruction.appliesTo(method)) {
             b.optReconstructionUnit(reconstruction);
         }

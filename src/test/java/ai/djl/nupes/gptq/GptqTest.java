@@ -84,6 +84,37 @@ class GptqTest {
     }
 
     @Test
+    void onTheGridGptqPicksItselfQuantizeOnGridGivesTheSameCodes() {
+        float[] w = laplaceWeights(4, CHANNELS, INPUTS);
+        DMatrixRMaj h = correlatedHessian(5, INPUTS, 200, -1);
+        for (int group : new int[] {0, 8}) {
+            QuantizerSpec spec = QuantizerSpec.of(3).withGroupSize(group);
+            float[] exponents = {0.7f};
+            QuantizedWeights own = Gptq.quantize("fc", w, shape(), h, spec, exponents, Gptq.Options.defaults(true))
+                    .weights();
+            QuantizedWeights onGrid = Gptq.quantizeOnGrid(
+                            "fc", w, shape(), h, spec, exponents, own.getMaxima(), Gptq.Options.defaults(true))
+                    .weights();
+            assertArrayEquals(own.getCodes(), onGrid.getCodes(), "g" + group);
+            assertArrayEquals(own.getMaxima(), onGrid.getMaxima(), 0f, "g" + group);
+            // a narrower grid clips and changes codes: the given maxima are used, not recomputed
+            float[] narrower = own.getMaxima().clone();
+            for (int i = 0; i < narrower.length; i++) {
+                narrower[i] *= 0.5f;
+            }
+            QuantizedWeights clipped = Gptq.quantizeOnGrid(
+                            "fc", w, shape(), h, spec, exponents, narrower, Gptq.Options.defaults(true))
+                    .weights();
+            assertArrayEquals(narrower, clipped.getMaxima(), 0f);
+            assertTrue(!java.util.Arrays.equals(own.getCodes(), clipped.getCodes()), "g" + group);
+        }
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Gptq.quantizeOnGrid("enc.3.ffn", w, shape(), h, QuantizerSpec.of(3), new float[] {1f},
+                        new float[CHANNELS - 1], Gptq.Options.defaults(true)));
+        assertEquals("layer 'enc.3.ffn': 5 maxima for 6 channels x 1 scale groups", e.getMessage());
+    }
+
+    @Test
     void blockedUpdatesEqualTheDirectCubicAlgorithm() {
         float[] w = laplaceWeights(2, CHANNELS, INPUTS);
         DMatrixRMaj h = correlatedHessian(3, INPUTS, 200, -1);

@@ -551,11 +551,13 @@ public final class EmbeddingBench {
         double bitsPerWeight = Double.NaN;
         long fileBytes = -1;
         Double criteriaCosMin = null;
+        String label = null;
         for (int seed = 0; seed < seeds; seed++) {
             QuantizedModel q;
             try (NDManager calibrationManager = model.getNDManager().newSubManager()) {
                 Iterable<NDList> inputs = calibration == null ? null : calibration.inputs(calibrationManager);
                 NupesConfig cfg = configFor(spec, seed, s, inputs);
+                label = ModelBench.label(spec.method(), cfg.getCalibrationSettings());
                 long start = System.nanoTime();
                 q = Nupes.quantize(model, cfg);
                 seconds += since(start);
@@ -595,7 +597,7 @@ public final class EmbeddingBench {
                 meanOf(scores, Scores::overlap), meanOf(scores, Scores::mrr));
         boolean spread = scores.size() > 1;
         EmbeddingRow row = new EmbeddingRow(MiniLmArtifacts.MODEL,
-                ModelBench.label(spec.method(), s.latentStart, s.reconstruction), PYTORCH, spec.wbits(),
+                label, PYTORCH, spec.wbits(),
                 spec.groupSize(), spec.embeddingBits(), seeds, mean.cosMean(), mean.cosP5(), mean.overlap(),
                 mean.mrr(), ref.mrr(), ref.mrr() - mean.mrr(), bitsPerWeight, fileBytes,
                 fileBytes < 0 ? Double.NaN : 8.0 * fileBytes / ref.parameters(), seconds / seeds,

@@ -6,6 +6,7 @@ import ai.djl.nupes.Method;
 import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.QuantizedModel;
+import ai.djl.nupes.calibrate.FinalRounding;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.export.ExportOptions;
 import ai.djl.nupes.export.FrozenExporter;
@@ -48,8 +49,10 @@ public final class LanguageModelBench implements AutoCloseable {
      * @param iterations Adam steps per layer (NUPES, learned rounding)
      * @param seed the library seed
      * @param unit what one reconstruction of the learned methods learns
+     * @param rounding which codes a NUPES layer ends with, or null for the library's default
      */
-    public record Calibration(int windows, int batchSize, int iterations, long seed, ReconstructionUnit unit) {}
+    public record Calibration(
+            int windows, int batchSize, int iterations, long seed, ReconstructionUnit unit, FinalRounding rounding) {}
 
     /**
      * Loads the model directory and scores the float model.
@@ -125,6 +128,9 @@ public final class LanguageModelBench implements AutoCloseable {
                     .optIterations(calibration.iterations());
             if (calibration.unit().appliesTo(method)) {
                 b.optReconstructionUnit(calibration.unit());
+            }
+            if (calibration.rounding() != null) {
+                b.optFinalRounding(calibration.rounding());
             }
         }
         NupesConfig config = b.build();

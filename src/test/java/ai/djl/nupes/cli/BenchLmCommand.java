@@ -4,6 +4,7 @@ import ai.djl.nupes.Method;
 import ai.djl.nupes.bench.AccuracyBook;
 import ai.djl.nupes.bench.AccuracyRow;
 import ai.djl.nupes.bench.LanguageModelBench;
+import ai.djl.nupes.calibrate.FinalRounding;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.models.TestModel;
 
@@ -71,6 +72,11 @@ final class BenchLmCommand implements Callable<Integer> {
                     + " (one decoder layer, its layers together on the layer's output)")
     ReconstructionUnit reconstruction = ReconstructionUnit.LAYER;
 
+    @Option(names = "--final-rounding", paramLabel = "ROUNDING", converter = SharedOptions.RoundingName.class,
+            description = "which codes a NUPES layer ends with: learned or best-of-learned-and-gptq (default: the"
+                    + " library's)")
+    FinalRounding finalRounding;
+
     @Option(names = "--out", paramLabel = "FILE", description = "the JSON file the rows merge into (default: ${DEFAULT-VALUE})")
     Path out = AccuracyBook.DEFAULT_FILE;
 
@@ -97,7 +103,7 @@ final class BenchLmCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         List<AccuracyRow> rows = new ArrayList<>();
         LanguageModelBench.Calibration calibration =
-                new LanguageModelBench.Calibration(windows, batchSize, iterations, seed, reconstruction);
+                new LanguageModelBench.Calibration(windows, batchSize, iterations, seed, reconstruction, finalRounding);
         try (LanguageModelBench bench = new LanguageModelBench(modelDir)) {
             AccuracyRow floatRow = bench.floatRow();
             rows.add(floatRow);

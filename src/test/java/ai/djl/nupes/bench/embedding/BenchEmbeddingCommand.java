@@ -1,6 +1,7 @@
 package ai.djl.nupes.bench.embedding;
 
 import ai.djl.nupes.Method;
+import ai.djl.nupes.calibrate.FinalRounding;
 import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.bench.ProcessMemory;
@@ -28,6 +29,7 @@ public final class BenchEmbeddingCommand {
                     "                  [--seeds 1] [--calibration-sentences 512] [--eval-sentences 2000]"
                             + " [--wordnet-nouns 3000]",
                     "                  [--iterations N] [--latent-start float-weights|gptq-power] [--reconstruction layer|stage]"
+                            + " [--final-rounding learned|best-of-learned-and-gptq]"
                             + " [--references true] [--latency true] [--out FILE]"
                             + " [--latency-out FILE]",
                     "                                         all-MiniLM-L6-v2 sentence embeddings vs float"
@@ -35,7 +37,7 @@ public final class BenchEmbeddingCommand {
 
     private static final Set<String> KEYS =
             Set.of("methods", "bits", "group-sizes", "embedding-bits", "seeds", "calibration-sentences",
-                    "eval-sentences", "wordnet-nouns", "iterations", "latent-start", "reconstruction", "references", "latency", "out",
+                    "eval-sentences", "wordnet-nouns", "iterations", "latent-start", "reconstruction", "final-rounding", "references", "latency", "out",
                     "latency-out");
 
     private BenchEmbeddingCommand() {}
@@ -122,6 +124,9 @@ public final class BenchEmbeddingCommand {
                 throw new IllegalArgumentException("--reconstruction expects layer or stage, got '"
                         + o.get("reconstruction") + "'", e);
             }
+        }
+        if (o.containsKey("final-rounding")) {
+            s.finalRounding(FinalRounding.of(o.get("final-rounding")));
         }
         if (o.containsKey("references")) {
             s.references(bool("references", o.get("references")));

@@ -13,6 +13,7 @@ import ai.djl.nupes.Method;
 import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.bench.ModelBench;
+import ai.djl.nupes.calibrate.FinalRounding;
 import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.QuantizedModel;
@@ -147,6 +148,7 @@ public final class EmbeddingBench {
         int iterations;
         LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
         ReconstructionUnit reconstruction = ReconstructionUnit.LAYER;
+        FinalRounding finalRounding;
         boolean references = true;
         boolean latency = true;
         boolean export = true;
@@ -266,6 +268,17 @@ public final class EmbeddingBench {
          */
         public Settings reconstruction(ReconstructionUnit unit) {
             this.reconstruction = java.util.Objects.requireNonNull(unit, "unit");
+            return this;
+        }
+
+        /**
+         * Sets which codes a NUPES layer ends with (null: the library's default).
+         *
+         * @param rounding the final rounding
+         * @return this
+         */
+        public Settings finalRounding(FinalRounding rounding) {
+            this.finalRounding = rounding;
             return this;
         }
 
@@ -502,6 +515,9 @@ public final class EmbeddingBench {
             b.optLatentStart(settings.latentStart);
             if (settings.reconstruction.appliesTo(spec.method())) {
                 b.optReconstructionUnit(settings.reconstruction);
+            }
+            if (settings.finalRounding != null) {
+                b.optFinalRounding(settings.finalRounding);
             }
         }
         return b.build();

@@ -161,39 +161,48 @@ final class SharedOptions {
         return (int) Math.min(samples, size);
     }
 
-    /** {@code --reconstruction}: layer or stage. */
-    static final class UnitName implements picocli.CommandLine.ITypeConverter<ReconstructionUnit> {
+    /** A picocli converter from a parser whose IllegalArgumentException message is the usage error. */
+    abstract static class Parsed<T> implements picocli.CommandLine.ITypeConverter<T> {
+        private final java.util.function.Function<String, T> parse;
+
+        Parsed(java.util.function.Function<String, T> parse) {
+            this.parse = parse;
+        }
+
         @Override
-        public ReconstructionUnit convert(String value) {
+        public T convert(String value) {
             try {
-                return ReconstructionUnit.of(value);
+                return parse.apply(value);
             } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is neither layer nor stage");
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
             }
+        }
+    }
+
+    /** {@code --reconstruction}: layer or stage. */
+    static final class UnitName extends Parsed<ReconstructionUnit> {
+        UnitName() {
+            super(value -> {
+                try {
+                    return ReconstructionUnit.of(value);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("'" + value + "' is neither layer nor stage", e);
+                }
+            });
         }
     }
 
     /** {@code --final-rounding}: learned or best-of-learned-and-gptq. */
-    static final class RoundingName implements picocli.CommandLine.ITypeConverter<FinalRounding> {
-        @Override
-        public FinalRounding convert(String value) {
-            try {
-                return FinalRounding.of(value);
-            } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
-            }
+    static final class RoundingName extends Parsed<FinalRounding> {
+        RoundingName() {
+            super(FinalRounding::of);
         }
     }
 
     /** {@code --latent-start}: float-weights or gptq-power. */
-    static final class StartName implements picocli.CommandLine.ITypeConverter<LatentStart> {
-        @Override
-        public LatentStart convert(String value) {
-            try {
-                return LatentStart.of(value);
-            } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
-            }
+    static final class StartName extends Parsed<LatentStart> {
+        StartName() {
+            super(LatentStart::of);
         }
     }
 

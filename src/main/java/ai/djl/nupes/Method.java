@@ -80,6 +80,16 @@ public enum Method {
         return this == GPTQ || this == GPTQ_POWER;
     }
 
+    /**
+     * Whether the method's result depends on the config's seed: the learned methods draw their
+     * calibration batches with it; GPTQ and the data-free methods draw nothing.
+     *
+     * @return true for learned rounding, nupes-fixed-a and nupes
+     */
+    public boolean usesSeed() {
+        return needsData && !isGptq();
+    }
+
     /** {@inheritDoc} */
     @Override
     public String toString() {

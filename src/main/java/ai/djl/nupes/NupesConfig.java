@@ -41,7 +41,7 @@ public final class NupesConfig {
     /** Default learning rate of the learned-rounding variables. */
     public static final float DEFAULT_ROUNDING_LR = 1e-2f;
     /** Which codes a NUPES layer reconstructed on its own ends with. */
-    public static final FinalRounding DEFAULT_FINAL_ROUNDING = FinalRounding.LEARNED;
+    public static final FinalRounding DEFAULT_FINAL_ROUNDING = FinalRounding.BEST_OF_LEARNED_AND_GPTQ;
 
     private final int bits;
     private final int groupSize;

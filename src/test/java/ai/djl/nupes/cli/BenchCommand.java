@@ -86,17 +86,12 @@ final class BenchCommand implements Callable<Integer> {
 
     /** One method and width over {@link #seeds} seeds, or once when the method draws nothing at random. */
     private AccuracyRow overSeeds(ModelBench bench, Method method, int bits, PrintWriter w) {
-        int runs = drawsAtRandom(method) ? seeds : 1;
+        int runs = method.usesSeed() ? seeds : 1;
         List<AccuracyRow> perSeed = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
             perSeed.add(bench.run(shared.config(method, bits, w).optSeed(shared.seed + i).build()));
         }
         return AccuracyRow.overSeeds(perSeed);
-    }
-
-    /** The learned methods draw their calibration batches at random; gptq and data-free methods do not. */
-    static boolean drawsAtRandom(Method method) {
-        return method.needsCalibrationData() && !method.isGptq();
     }
 
     static String describeData(Path data) {

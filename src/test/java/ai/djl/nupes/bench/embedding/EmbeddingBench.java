@@ -58,7 +58,7 @@ import java.util.stream.Stream;
  *       pooled by {@link Embedder} (masked mean, L2 norm) — the same code for every row.
  *   <li>Each variant: {@link Nupes#quantize} in place (data-driven methods calibrate on the first
  *       {@code calibrationSentences} KJV calibration verses, batches of 32, padded to the longest
- *       of them, in the slice's order; data-free methods run once, seeds = 1), embed, score
+ *       of them, in the slice's order; methods that draw nothing at random, gptq and the data-free ones, run once, seeds = 1), embed, score
  *       ({@link EmbeddingMetrics}), export frozen to a temporary directory (plus the tokenizer,
  *       which the exporter does not carry), reload it through {@code Criteria<String, float[]>}
  *       for bits per weight, a frozen-vs-memory check and latency, then {@link
@@ -561,7 +561,7 @@ public final class EmbeddingBench {
     private static EmbeddingRow quantizedRow(Settings s, RowSpec spec, Model model, BertConfig config,
             Reference ref, Texts texts, SentenceBatches calibration, Path tokenizerFile, Path work,
             LatencyInputs in, List<LatencyRow> latency) throws IOException, ModelException, TranslateException {
-        int seeds = spec.method().needsCalibrationData() ? s.seeds : 1;
+        int seeds = spec.method().usesSeed() ? s.seeds : 1;
         List<Scores> scores = new ArrayList<>();
         double seconds = 0;
         double bitsPerWeight = Double.NaN;

@@ -56,6 +56,23 @@ def start_kernel(cwd, kernel_log):
     return km
 
 
+def coalesce_streams(nb):
+    """Joins consecutive stdout (or stderr) outputs of a cell into one, as Jupyter's front ends
+    show them: the kernel sends a print's pieces as separate messages when the machine is busy,
+    and the written notebook should not depend on that."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for out in cell.get("outputs", []):
+            if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                    and merged[-1].name == out.name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        cell.outputs = merged
+
+
 def execute(src, dst, kernel_log):
     cwd = os.path.dirname(os.path.abspath(src))
     for attempt in range(1, ATTEMPTS + 1):
@@ -68,6 +85,7 @@ def execute(src, dst, kernel_log):
         except CellExecutionError as e:
             print(e, file=sys.stderr)
             if os.path.abspath(dst) != os.path.abspath(src):
+                coalesce_streams(nb)
                 nbformat.write(nb, dst)     # the executed cells up to the error, for a look
             return 1
         except RuntimeError as e:
@@ -82,6 +100,7 @@ def execute(src, dst, kernel_log):
         finally:
             if km.is_alive():
                 km.shutdown_kernel(now=False)
+        coalesce_streams(nb)
         nbformat.write(nb, dst)
         return 0
     return 1

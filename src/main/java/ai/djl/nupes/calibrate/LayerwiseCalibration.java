@@ -262,8 +262,11 @@ public final class LayerwiseCalibration {
         QuantizedWeights start = dataFree;
         double startLoss = lossBefore;
         boolean fromGptq = settings.latentStart().appliesTo(method);
+        // H of the reconstruction's inputs, for the GPTQ start and the final rounding: computed once
+        DMatrixRMaj hessian = null;
         if (fromGptq) {
-            start = gptqStart(layer, setup, samples, method);
+            hessian = hessianOf(layer, samples, method);
+            start = gptqStart(setup, hessian);
             layer.setQuantizedWeights(start);
             startLoss = meanLoss(layer, samples, unit);
             if (!(startLoss < lossBefore)) {
@@ -278,7 +281,10 @@ public final class LayerwiseCalibration {
         layer.setEnabled(true);
         double lossAfter = meanLoss(layer, samples, unit);
         if (settings.finalRounding().appliesTo(method) && GptqCalibration.handles(layer)) {
-            QuantizedWeights onGrid = gptqOnLearnedGrid(layer, setup, samples, method, result);
+            if (hessian == null) {
+                hessian = hessianOf(layer, samples, method);
+            }
+            QuantizedWeights onGrid = gptqOnLearnedGrid(setup, hessian, result);
             layer.setQuantizedWeights(onGrid);
             double onGridLoss = meanLoss(layer, samples, unit);
             boolean keep = onGridLoss < lossAfter;
@@ -311,22 +317,23 @@ public final class LayerwiseCalibration {
                 changedFraction(dataFree.getCodes(), result.getCodes()));
     }
 
+    /** H of the reconstruction's own inputs (the samples hold real tokens' rows already: no mask). */
+    private static DMatrixRMaj hessianOf(LayerQuantizer layer, LayerSamples samples, Method method) {
+        return GptqCalibration.accumulate(layer, samples.quantized(), null, method).hessian();
+    }
+
     /**
      * GPTQ on the grid the reconstruction learned (its exponents and scale maxima), from the float
      * weights, with H from the reconstruction's own inputs.
      */
-    private QuantizedWeights gptqOnLearnedGrid(
-            LayerQuantizer layer, LayerSetup setup, LayerSamples samples, Method method, QuantizedWeights learned) {
-        DMatrixRMaj hessian = GptqCalibration.accumulate(layer, samples.quantized(), null, method).hessian();
+    private QuantizedWeights gptqOnLearnedGrid(LayerSetup setup, DMatrixRMaj hessian, QuantizedWeights learned) {
         return Gptq.quantizeOnGrid(setup.path, setup.weights, setup.shape, hessian, setup.spec,
                         learned.getExponents(), learned.getMaxima(), settings.gptqOptions())
                 .weights();
     }
 
     /** GPTQ on the layer's data-free exponent, with H from the reconstruction's own inputs. */
-    private QuantizedWeights gptqStart(LayerQuantizer layer, LayerSetup setup, LayerSamples samples, Method method) {
-        // the samples hold real tokens' rows already: no mask
-        DMatrixRMaj hessian = GptqCalibration.accumulate(layer, samples.quantized(), null, method).hessian();
+    private QuantizedWeights gptqStart(LayerSetup setup, DMatrixRMaj hessian) {
         return Gptq.quantize(setup.path, setup.weights, setup.shape, hessian, setup.spec, setup.exponents,
                         settings.gptqOptions())
                 .weights();

@@ -3,6 +3,7 @@ package ai.djl.nupes;
 import ai.djl.ndarray.NDList;
 import ai.djl.nupes.calibrate.CalibrationSettings;
 import ai.djl.nupes.calibrate.FinalRounding;
+import ai.djl.nupes.calibrate.GptqTarget;
 import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.quantizer.Grid;
@@ -84,7 +85,8 @@ public final class NupesConfig {
                         b.seed,
                         b.latentStart,
                         b.reconstructionUnit,
-                        finalRounding(b));
+                        finalRounding(b),
+                        b.gptqTarget != null ? b.gptqTarget : GptqTarget.defaultFor(b.method));
         if (b.reconstructionUnit == ReconstructionUnit.STAGE && !b.reconstructionUnit.appliesTo(method)) {
             throw new IllegalArgumentException("reconstruction unit stage applies to the learned methods (nupes,"
                     + " nupes-fixed-a, learned-rounding); " + method + " quantizes layer by layer");
@@ -307,6 +309,7 @@ public final class NupesConfig {
         private LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
         private ReconstructionUnit reconstructionUnit = ReconstructionUnit.LAYER;
         private FinalRounding finalRounding;
+        private GptqTarget gptqTarget;
         private Grid grid;
         private int activationBits = 32;
         private InputRange.Estimator inputEstimator = InputRange.Estimator.PERCENTILE;
@@ -475,6 +478,19 @@ public final class NupesConfig {
          */
         public Builder optFinalRounding(FinalRounding rounding) {
             this.finalRounding = java.util.Objects.requireNonNull(rounding, "rounding");
+            return this;
+        }
+
+        /**
+         * Sets what every GPTQ rounding of the calibration fits (default {@link
+         * GptqTarget#defaultFor} the method: the float weights for {@code gptq} and {@code
+         * gptq-power}, the float model's outputs for NUPES's GPTQ start and final rounding).
+         *
+         * @param target the target
+         * @return this builder
+         */
+        public Builder optGptqTarget(GptqTarget target) {
+            this.gptqTarget = java.util.Objects.requireNonNull(target, "target");
             return this;
         }
 

@@ -13,6 +13,7 @@ package ai.djl.nupes.calibrate;
  * @param latentStart where NUPES's latent weights start
  * @param unit what one reconstruction learns
  * @param finalRounding which codes a layer whose grid was learned ends with (layer unit only)
+ * @param gptqTarget what every GPTQ rounding of the calibration fits
  */
 public record CalibrationSettings(
         int iterations,
@@ -24,13 +25,15 @@ public record CalibrationSettings(
         long seed,
         LatentStart latentStart,
         ReconstructionUnit unit,
-        FinalRounding finalRounding) {
+        FinalRounding finalRounding,
+        GptqTarget gptqTarget) {
 
     /** Validates the settings. */
     public CalibrationSettings {
         java.util.Objects.requireNonNull(latentStart, "latentStart");
         java.util.Objects.requireNonNull(unit, "unit");
         java.util.Objects.requireNonNull(finalRounding, "finalRounding");
+        java.util.Objects.requireNonNull(gptqTarget, "gptqTarget");
         if (iterations < 0) {
             throw new IllegalArgumentException("iterations must be ≥ 0, got " + iterations);
         }

@@ -31,9 +31,11 @@ final class GptqCalibration {
     private static final Logger logger = LoggerFactory.getLogger(GptqCalibration.class);
 
     private final Gptq.Options options;
+    private final GptqTarget target;
 
-    GptqCalibration(Gptq.Options options) {
+    GptqCalibration(Gptq.Options options, GptqTarget target) {
         this.options = options;
+        this.target = target;
     }
 
     /**
@@ -67,28 +69,38 @@ final class GptqCalibration {
         }
         LayerSetup setup = new LayerSetup(layer);
         HessianAccumulator accumulator;
+        float[] weights = setup.weights;
         try (NDManager unit = manager.newSubManager()) {
             NDArray inputs = activations.capture(index, false, unit);
-            accumulator = accumulate(layer, inputs, LayerSamples.maskFor(inputs, data.mask()), method);
+            if (target == GptqTarget.FLOAT_OUTPUTS) {
+                // the samples hold the real tokens' rows already: no mask
+                LayerSamples samples =
+                        LayerSamples.of(layer, inputs, activations.capture(index, true, unit), data.mask(), unit);
+                accumulator = accumulate(layer, samples.quantized(), null, method);
+                weights = OutputTarget.weights(layer, samples, accumulator.hessian(), setup.weights, unit);
+            } else {
+                accumulator = accumulate(layer, inputs, LayerSamples.maskFor(inputs, data.mask()), method);
+            }
         }
         DMatrixRMaj hessian = accumulator.hessian();
         float[] exponents = method == Method.GPTQ ? new float[] {1f} : setup.exponents;
         QuantizedWeights nearest =
-                PowerQuantizer.quantize(setup.path, setup.weights, setup.shape, setup.spec, exponents);
+                PowerQuantizer.quantize(setup.path, weights, setup.shape, setup.spec, exponents);
         Gptq.Result result =
-                Gptq.quantize(setup.path, setup.weights, setup.shape, hessian, setup.spec, exponents, options);
+                Gptq.quantize(setup.path, weights, setup.shape, hessian, setup.spec, exponents, options);
         QuantizedWeights q = result.weights();
         layer.setQuantizedWeights(q);
         layer.setEnabled(true);
         float[] decoded = q.decode();
-        double before = Gptq.objective(setup.weights, nearest.decode(), hessian);
-        double after = Gptq.objective(setup.weights, decoded, hessian);
+        double before = Gptq.objective(weights, nearest.decode(), hessian);
+        double after = Gptq.objective(weights, decoded, hessian);
         float exponent = DataFreeCalibration.mean(exponents);
         double seconds = (System.nanoTime() - start) / 1e9;
         logger.info(
-                "{} [{}] W{}: a {}, H over {} rows, {} dead input(s), objective {} -> {}, {} s",
+                "{} [{}, fits the {}] W{}: a {}, H over {} rows, {} dead input(s), objective {} -> {}, {} s",
                 layer.getPath(),
                 method,
+                target.id(),
                 setup.spec.getBits(),
                 String.format("%.3f", exponent),
                 accumulator.rows(),
@@ -154,9 +166,38 @@ final class GptqCalibration {
     /** Unfolds 2-D convolution inputs into patch rows (in-channels × kernel positions). */
     static final class PatchRows {
 
+        /** Receives the patch rows of consecutive images, chunk by chunk. */
+        @FunctionalInterface
+        interface ChunkConsumer {
+
+            /**
+             * Takes one chunk.
+             *
+             * @param rows row-major {@code count × K}
+             * @param count rows in this chunk: {@code images} × output positions per image
+             * @param firstImage the chunk's first image
+             * @param images the chunk's images
+             */
+            void accept(float[] rows, int count, int firstImage, int images);
+        }
+
         private PatchRows() {}
 
         static void add(Conv2d conv, NDArray inputs, HessianAccumulator accumulator) {
+            String name = accumulator.layerName();
+            forEachChunk(conv, inputs, (rows, count, firstImage, images) -> InputGram.add(
+                    name, rows, count, (long) firstImage * (count / images), accumulator, inputs.getManager()));
+        }
+
+        /**
+         * Unfolds the inputs chunk by chunk, in image order; a patch row is ordered (in-channel,
+         * kernel row, kernel column), as the weight's flattened input axis.
+         *
+         * @param conv the convolution, ungrouped
+         * @param inputs its inputs {@code (N, C, H, W)}
+         * @param consumer takes each chunk
+         */
+        static void forEachChunk(Conv2d conv, NDArray inputs, ChunkConsumer consumer) {
             if (conv.getGroups() != 1) {
                 throw new IllegalArgumentException(
                         "gptq unfolds ungrouped convolutions only; this one has " + conv.getGroups() + " groups");
@@ -181,7 +222,6 @@ final class GptqCalibration {
             int perImage = outH * outW;
             int imagesPerChunk = Math.max(1, InputGram.CHUNK_ROWS / perImage);
             float[] rows = new float[Math.min(n, imagesPerChunk) * perImage * k];
-            String name = accumulator.layerName();
             for (int first = 0; first < n; first += imagesPerChunk) {
                 int images = Math.min(imagesPerChunk, n - first);
                 java.util.Arrays.fill(rows, 0f);
@@ -211,7 +251,7 @@ final class GptqCalibration {
                 }
                 int count = images * perImage;
                 float[] chunk = count * k == rows.length ? rows : java.util.Arrays.copyOf(rows, count * k);
-                InputGram.add(name, chunk, count, (long) first * perImage, accumulator, inputs.getManager());
+                consumer.accept(chunk, count, first, images);
             }
         }
     }

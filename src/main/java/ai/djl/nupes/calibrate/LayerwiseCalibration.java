@@ -118,9 +118,10 @@ public final class LayerwiseCalibration {
             l.getQuantizer().setEnabled(false);
         }
         List<LayerReport> reports = new ArrayList<>();
-        GptqCalibration gptq = new GptqCalibration(settings.gptqOptions());
+        GptqCalibration gptq = new GptqCalibration(settings.gptqOptions(), settings.gptqTarget());
+        boolean floatInputs = !method.isGptq() || settings.gptqTarget() == GptqTarget.FLOAT_OUTPUTS;
         try (StageActivations activations =
-                StageActivations.of(root, layers, data, !method.isGptq(), byStage, manager)) {
+                StageActivations.of(root, layers, data, floatInputs, byStage, manager)) {
             if (settings.unit() == ReconstructionUnit.STAGE && !method.isGptq()) {
                 StageReconstruction byStage = new StageReconstruction(settings);
                 for (int first = 0; first < layers.size(); ) {
@@ -262,11 +263,14 @@ public final class LayerwiseCalibration {
         QuantizedWeights start = dataFree;
         double startLoss = lossBefore;
         boolean fromGptq = settings.latentStart().appliesTo(method);
-        // H of the reconstruction's inputs, for the GPTQ start and the final rounding: computed once
+        // H of the reconstruction's inputs and the weights GPTQ fits, for the GPTQ start and the
+        // final rounding: computed once
         DMatrixRMaj hessian = null;
+        float[] gptqWeights = null;
         if (fromGptq) {
             hessian = hessianOf(layer, samples, method);
-            start = gptqStart(setup, hessian);
+            gptqWeights = gptqWeights(layer, setup, samples, hessian, unit);
+            start = gptqStart(setup, gptqWeights, hessian);
             layer.setQuantizedWeights(start);
             startLoss = meanLoss(layer, samples, unit);
             if (!(startLoss < lossBefore)) {
@@ -283,8 +287,9 @@ public final class LayerwiseCalibration {
         if (settings.finalRounding().appliesTo(method) && GptqCalibration.handles(layer)) {
             if (hessian == null) {
                 hessian = hessianOf(layer, samples, method);
+                gptqWeights = gptqWeights(layer, setup, samples, hessian, unit);
             }
-            QuantizedWeights onGrid = gptqOnLearnedGrid(setup, hessian, result);
+            QuantizedWeights onGrid = gptqOnLearnedGrid(setup, gptqWeights, hessian, result);
             layer.setQuantizedWeights(onGrid);
             double onGridLoss = meanLoss(layer, samples, unit);
             boolean keep = onGridLoss < lossAfter;
@@ -323,18 +328,30 @@ public final class LayerwiseCalibration {
     }
 
     /**
-     * GPTQ on the grid the reconstruction learned (its exponents and scale maxima), from the float
-     * weights, with H from the reconstruction's own inputs.
+     * The weights GPTQ rounds: the float weights, or those that best map the reconstruction's
+     * inputs to its float targets ({@link GptqTarget#FLOAT_OUTPUTS}).
      */
-    private QuantizedWeights gptqOnLearnedGrid(LayerSetup setup, DMatrixRMaj hessian, QuantizedWeights learned) {
-        return Gptq.quantizeOnGrid(setup.path, setup.weights, setup.shape, hessian, setup.spec,
+    private float[] gptqWeights(
+            LayerQuantizer layer, LayerSetup setup, LayerSamples samples, DMatrixRMaj hessian, NDManager unit) {
+        return settings.gptqTarget() == GptqTarget.FLOAT_OUTPUTS
+                ? OutputTarget.weights(layer, samples, hessian, setup.weights, unit)
+                : setup.weights;
+    }
+
+    /**
+     * GPTQ on the grid the reconstruction learned (its exponents and scale maxima), from the
+     * weights GPTQ fits, with H from the reconstruction's own inputs.
+     */
+    private QuantizedWeights gptqOnLearnedGrid(
+            LayerSetup setup, float[] weights, DMatrixRMaj hessian, QuantizedWeights learned) {
+        return Gptq.quantizeOnGrid(setup.path, weights, setup.shape, hessian, setup.spec,
                         learned.getExponents(), learned.getMaxima(), settings.gptqOptions())
                 .weights();
     }
 
     /** GPTQ on the layer's data-free exponent, with H from the reconstruction's own inputs. */
-    private QuantizedWeights gptqStart(LayerSetup setup, DMatrixRMaj hessian) {
-        return Gptq.quantize(setup.path, setup.weights, setup.shape, hessian, setup.spec, setup.exponents,
+    private QuantizedWeights gptqStart(LayerSetup setup, float[] weights, DMatrixRMaj hessian) {
+        return Gptq.quantize(setup.path, weights, setup.shape, hessian, setup.spec, setup.exponents,
                         settings.gptqOptions())
                 .weights();
     }

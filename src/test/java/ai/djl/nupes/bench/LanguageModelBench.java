@@ -7,6 +7,7 @@ import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.QuantizedModel;
 import ai.djl.nupes.calibrate.FinalRounding;
+import ai.djl.nupes.calibrate.GptqTarget;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.export.ExportOptions;
 import ai.djl.nupes.export.FrozenExporter;
@@ -50,9 +51,10 @@ public final class LanguageModelBench implements AutoCloseable {
      * @param seed the library seed
      * @param unit what one reconstruction of the learned methods learns
      * @param rounding which codes a NUPES layer ends with, or null for the library's default
+     * @param target what every GPTQ rounding fits, or null for the library's default
      */
-    public record Calibration(
-            int windows, int batchSize, int iterations, long seed, ReconstructionUnit unit, FinalRounding rounding) {}
+    public record Calibration(int windows, int batchSize, int iterations, long seed, ReconstructionUnit unit,
+            FinalRounding rounding, GptqTarget target) {}
 
     /**
      * Loads the model directory and scores the float model.
@@ -131,6 +133,9 @@ public final class LanguageModelBench implements AutoCloseable {
             }
             if (calibration.rounding() != null) {
                 b.optFinalRounding(calibration.rounding());
+            }
+            if (calibration.target() != null) {
+                b.optGptqTarget(calibration.target());
             }
         }
         NupesConfig config = b.build();

@@ -7,6 +7,7 @@ import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.QuantizedModel;
 import ai.djl.nupes.calibrate.CalibrationSettings;
+import ai.djl.nupes.calibrate.GptqTarget;
 import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.data.FashionMnistIdx;
@@ -140,8 +141,12 @@ public final class ModelBench implements AutoCloseable {
      * @return the label
      */
     public static String label(Method method, CalibrationSettings settings) {
-        return label(method, settings.latentStart(), settings.unit())
-                + (settings.finalRounding().appliesTo(method) ? "+gptq-rounding" : "");
+        boolean outputs = settings.gptqTarget() == GptqTarget.FLOAT_OUTPUTS;
+        String gptq = outputs ? "output-gptq" : "gptq";
+        return method.id() + (method.isGptq() && outputs ? "+float-outputs" : "")
+                + (settings.latentStart().appliesTo(method) ? "+" + gptq + "-start" : "")
+                + (settings.unit().appliesTo(method) ? "+stage" : "")
+                + (settings.finalRounding().appliesTo(method) ? "+" + gptq + "-rounding" : "");
     }
 
     /**

@@ -144,7 +144,7 @@ class LayerwiseCalibrationTest {
                     PowerQuantizer.quantize("fc", setup.weights, setup.shape, spec, setup.exponents);
             LayerwiseCalibration optimizer =
                     new LayerwiseCalibration(new CalibrationSettings(400, 64, 5e-3f, 1e-3f, 1e-2f, 1e-2f, 7,
-                            LatentStart.FLOAT_WEIGHTS, ReconstructionUnit.LAYER, FinalRounding.LEARNED));
+                            LatentStart.FLOAT_WEIGHTS, ReconstructionUnit.LAYER, FinalRounding.LEARNED, GptqTarget.WEIGHTS));
             LayerwiseCalibration.Reconstructed r =
                     optimizer.reconstruct(
                             layer.getQuantizer(), setup,
@@ -211,7 +211,7 @@ class LayerwiseCalibrationTest {
             QuantizedLinear layer, LayerSetup setup, NDArray inputs, int iterations, FinalRounding rounding,
             NDManager manager) {
         LayerwiseCalibration optimizer = new LayerwiseCalibration(new CalibrationSettings(iterations, 32, 1e-3f, 1e-3f,
-                1e-2f, 1e-2f, 3, LatentStart.FLOAT_WEIGHTS, ReconstructionUnit.LAYER, rounding));
+                1e-2f, 1e-2f, 3, LatentStart.FLOAT_WEIGHTS, ReconstructionUnit.LAYER, rounding, GptqTarget.WEIGHTS));
         LayerSamples samples = LayerSamples.of(layer.getQuantizer(), inputs, inputs.duplicate(), null, manager);
         return optimizer.reconstruct(layer.getQuantizer(), setup, samples, Method.NUPES, 0, manager);
     }

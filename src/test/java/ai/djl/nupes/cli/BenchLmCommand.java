@@ -5,6 +5,7 @@ import ai.djl.nupes.bench.AccuracyBook;
 import ai.djl.nupes.bench.AccuracyRow;
 import ai.djl.nupes.bench.LanguageModelBench;
 import ai.djl.nupes.calibrate.FinalRounding;
+import ai.djl.nupes.calibrate.GptqTarget;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.models.TestModel;
 
@@ -77,6 +78,11 @@ final class BenchLmCommand implements Callable<Integer> {
                     + " library's)")
     FinalRounding finalRounding;
 
+    @Option(names = "--gptq-target", paramLabel = "TARGET", converter = SharedOptions.TargetName.class,
+            description = "what every GPTQ rounding fits: weights or float-outputs (default: the library's for the"
+                    + " method)")
+    GptqTarget gptqTarget;
+
     @Option(names = "--out", paramLabel = "FILE", description = "the JSON file the rows merge into (default: ${DEFAULT-VALUE})")
     Path out = AccuracyBook.DEFAULT_FILE;
 
@@ -103,7 +109,8 @@ final class BenchLmCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         List<AccuracyRow> rows = new ArrayList<>();
         LanguageModelBench.Calibration calibration =
-                new LanguageModelBench.Calibration(windows, batchSize, iterations, seed, reconstruction, finalRounding);
+                new LanguageModelBench.Calibration(windows, batchSize, iterations, seed, reconstruction, finalRounding,
+                        gptqTarget);
         try (LanguageModelBench bench = new LanguageModelBench(modelDir)) {
             AccuracyRow floatRow = bench.floatRow();
             rows.add(floatRow);

@@ -73,6 +73,10 @@ class CommandLineTest {
         assertUsageError(CliFixtures.run("bench", "--final-rounding", "gptq"),
                 "'gptq' is neither learned nor best-of-learned-and-gptq");
         assertUsageError(CliFixtures.run("bench-lm", "--reconstruction", "block"), "'block' is neither layer nor stage");
+        assertUsageError(CliFixtures.run("quantize", "--gptq-target", "outputs"),
+                "'outputs' is neither weights nor float-outputs");
+        assertUsageError(CliFixtures.run("bench-lm", "--gptq-target", "outputs"),
+                "'outputs' is neither weights nor float-outputs");
         assertUsageError(CliFixtures.run("quantize", "--seed"), "Missing required parameter", "--seed");
         assertUsageError(CliFixtures.run("bench-integer", "--presets", "W2A2"), "unknown preset 'W2A2'");
         assertUsageError(CliFixtures.run("train", "lenet"), "unknown test model 'lenet'");
@@ -93,6 +97,8 @@ class CommandLineTest {
                 "--latent-start expects float-weights or gptq-power, got 'gptq'");
         assertUsageError(CliFixtures.run("bench-embedding", "--reconstruction", "block"),
                 "--reconstruction expects layer or stage, got 'block'");
+        assertUsageError(CliFixtures.run("bench-embedding", "--gptq-target", "outputs"),
+                "--gptq-target expects weights or float-outputs, got 'outputs'");
     }
 
     @Test

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nupes.Method;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.calibrate.FinalRounding;
+import ai.djl.nupes.calibrate.GptqTarget;
 import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.data.FashionMnistIdx;
@@ -80,6 +81,15 @@ final class SharedOptions {
                     + " best-of-learned-and-gptq (also GPTQ on the learned grid, the lower-loss codes kept; layer by"
                     + " layer) (default: " + "the library's, NupesConfig.DEFAULT_FINAL_ROUNDING)")
     FinalRounding finalRounding;
+
+    @Option(
+            names = "--gptq-target",
+            paramLabel = "TARGET",
+            converter = TargetName.class,
+            description = "what every GPTQ rounding fits: weights (the float weights on the quantized inputs, GPTQ as"
+                    + " published) or float-outputs (the float model's outputs) (default: weights for gptq and"
+                    + " gptq-power, float-outputs for NUPES's GPTQ start and final rounding)")
+    GptqTarget gptqTarget;
 
     @Option(
             names = "--grid",
@@ -199,6 +209,13 @@ final class SharedOptions {
         }
     }
 
+    /** {@code --gptq-target}: weights or float-outputs. */
+    static final class TargetName extends Parsed<GptqTarget> {
+        TargetName() {
+            super(GptqTarget::of);
+        }
+    }
+
     /** {@code --latent-start}: float-weights or gptq-power. */
     static final class StartName extends Parsed<LatentStart> {
         StartName() {
@@ -228,6 +245,9 @@ final class SharedOptions {
         b.optLatentStart(latentStart);
         if (finalRounding != null) {
             b.optFinalRounding(finalRounding);
+        }
+        if (gptqTarget != null) {
+            b.optGptqTarget(gptqTarget);
         }
         if (reconstruction.appliesTo(method)) {
             b.optReconstructionUnit(reconstruction);

@@ -2,6 +2,7 @@ package ai.djl.nupes.bench.embedding;
 
 import ai.djl.nupes.Method;
 import ai.djl.nupes.calibrate.FinalRounding;
+import ai.djl.nupes.calibrate.GptqTarget;
 import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.bench.ProcessMemory;
@@ -29,16 +30,17 @@ public final class BenchEmbeddingCommand {
                     "                  [--seeds 1] [--calibration-sentences 512] [--eval-sentences 2000]"
                             + " [--wordnet-nouns 3000]",
                     "                  [--iterations N] [--latent-start float-weights|gptq-power] [--reconstruction layer|stage]"
-                            + " [--final-rounding learned|best-of-learned-and-gptq]"
-                            + " [--references true] [--latency true] [--out FILE]"
+                            + " [--final-rounding learned|best-of-learned-and-gptq]",
+                    "                  [--gptq-target weights|float-outputs] [--references true] [--latency true]"
+                            + " [--out FILE]"
                             + " [--latency-out FILE]",
                     "                                         all-MiniLM-L6-v2 sentence embeddings vs float"
                             + " (+ ONNX Runtime float/int8); merges target/bench/embedding.json");
 
     private static final Set<String> KEYS =
             Set.of("methods", "bits", "group-sizes", "embedding-bits", "seeds", "calibration-sentences",
-                    "eval-sentences", "wordnet-nouns", "iterations", "latent-start", "reconstruction", "final-rounding", "references", "latency", "out",
-                    "latency-out");
+                    "eval-sentences", "wordnet-nouns", "iterations", "latent-start", "reconstruction", "final-rounding",
+                    "gptq-target", "references", "latency", "out", "latency-out");
 
     private BenchEmbeddingCommand() {}
 
@@ -127,6 +129,14 @@ public final class BenchEmbeddingCommand {
         }
         if (o.containsKey("final-rounding")) {
             s.finalRounding(FinalRounding.of(o.get("final-rounding")));
+        }
+        if (o.containsKey("gptq-target")) {
+            try {
+                s.gptqTarget(GptqTarget.of(o.get("gptq-target")));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--gptq-target expects weights or float-outputs, got '"
+                        + o.get("gptq-target") + "'", e);
+            }
         }
         if (o.containsKey("references")) {
             s.references(bool("references", o.get("references")));

@@ -14,6 +14,7 @@ import ai.djl.nupes.Nupes;
 import ai.djl.nupes.NupesConfig;
 import ai.djl.nupes.bench.ModelBench;
 import ai.djl.nupes.calibrate.FinalRounding;
+import ai.djl.nupes.calibrate.GptqTarget;
 import ai.djl.nupes.calibrate.LatentStart;
 import ai.djl.nupes.calibrate.ReconstructionUnit;
 import ai.djl.nupes.QuantizedModel;
@@ -149,6 +150,7 @@ public final class EmbeddingBench {
         LatentStart latentStart = LatentStart.FLOAT_WEIGHTS;
         ReconstructionUnit reconstruction = ReconstructionUnit.LAYER;
         FinalRounding finalRounding;
+        GptqTarget gptqTarget;
         boolean references = true;
         boolean latency = true;
         boolean export = true;
@@ -279,6 +281,17 @@ public final class EmbeddingBench {
          */
         public Settings finalRounding(FinalRounding rounding) {
             this.finalRounding = rounding;
+            return this;
+        }
+
+        /**
+         * Sets what every GPTQ rounding fits (null: the library's default for the method).
+         *
+         * @param target the target
+         * @return this
+         */
+        public Settings gptqTarget(GptqTarget target) {
+            this.gptqTarget = target;
             return this;
         }
 
@@ -518,6 +531,9 @@ public final class EmbeddingBench {
             }
             if (settings.finalRounding != null) {
                 b.optFinalRounding(settings.finalRounding);
+            }
+            if (settings.gptqTarget != null) {
+                b.optGptqTarget(settings.gptqTarget);
             }
         }
         return b.build();

@@ -19,8 +19,8 @@ public enum FinalRounding {
 
     /**
      * Also runs GPTQ on the learned grid (the layer's learned exponents and scale maxima fixed,
-     * the float weights and the Hessian of the reconstruction's own inputs) and keeps whichever
-     * codes give the lower reconstruction loss on the calibration samples.
+     * the weights {@link GptqTarget} names and the Hessian of the reconstruction's own inputs)
+     * and keeps whichever codes give the lower reconstruction loss on the calibration samples.
      */
     BEST_OF_LEARNED_AND_GPTQ("best-of-learned-and-gptq");
 

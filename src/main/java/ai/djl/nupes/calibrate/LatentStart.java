@@ -10,7 +10,8 @@ public enum LatentStart {
 
     /**
      * The {@code gptq-power} solution on the layer's data-free exponent, computed from the same
-     * inputs the reconstruction uses; the exponent starts where that search put it.
+     * inputs the reconstruction uses and fitting what {@link GptqTarget} says; the exponent starts
+     * where that search put it.
      */
     GPTQ_POWER("gptq-power");
 

@@ -11,6 +11,7 @@ import ai.djl.nupes.nn.LayerQuantizer;
 import ai.djl.training.ParameterStore;
 
 import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.LinearSolverFactory_MT_DDRM;
 import org.ejml.interfaces.linsol.LinearSolverDense;
 import org.slf4j.Logger;
@@ -153,11 +154,7 @@ final class OutputTarget {
      */
     private static DMatrixRMaj solve(String layerName, DMatrixRMaj hessian, Cross cross) {
         int k = hessian.numRows;
-        double meanDiagonal = 0;
-        for (int j = 0; j < k; j++) {
-            meanDiagonal += hessian.get(j, j);
-        }
-        meanDiagonal /= k;
+        double meanDiagonal = CommonOps_DDRM.trace(hessian) / k;
         if (cross.rows == 0 || !(meanDiagonal > 0)) {
             logger.warn("{}: no input rows with signal; GPTQ fits the float weights", layerName);
             return null;
@@ -167,7 +164,7 @@ final class OutputTarget {
             damped.add(j, j, DAMPING * meanDiagonal);
         }
         DMatrixRMaj c = cross.sum.copy();
-        org.ejml.dense.row.CommonOps_DDRM.scale(2.0 / cross.rows, c);
+        CommonOps_DDRM.scale(2.0 / cross.rows, c);
         LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_MT_DDRM.chol(k);
         if (!solver.setA(damped)) {
             logger.warn("{}: H + {}·mean(diag H)·I does not factorize; GPTQ fits the float weights", layerName,

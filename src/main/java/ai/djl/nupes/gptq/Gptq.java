@@ -351,11 +351,7 @@ public final class Gptq {
      */
     private static Factor upperInverseFactor(String layerName, DMatrixRMaj h, double requestedDamping) {
         int k = h.numRows;
-        double meanDiagonal = 0;
-        for (int j = 0; j < k; j++) {
-            meanDiagonal += h.get(j, j);
-        }
-        meanDiagonal /= k;
+        double meanDiagonal = CommonOps_DDRM.trace(h) / k;
         double fraction = requestedDamping;
         for (int attempt = 0; attempt <= MAX_DAMPING_RAISES; attempt++) {
             DMatrixRMaj damped = h.copy();
